@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what the tests need on Debian, as root, only when something is missing:
+# a D-Bus daemon, gnome-keyring (the real Secret Service), Chromium (the real browser of the
+# sign-in test). Node.js/npm come with the machine; the conformance test installs homey-api itself.
+set -euo pipefail
+need=()
+command -v dbus-daemon >/dev/null || need+=(dbus-daemon dbus-bin)
+command -v gdbus >/dev/null || need+=(libglib2.0-bin)
+command -v gnome-keyring-daemon >/dev/null || need+=(gnome-keyring)
+command -v chromium >/dev/null || need+=(chromium)
+command -v secret-tool >/dev/null || need+=(libsecret-tools)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+  echo "deps: missing ${need[*]}: install them (Debian: apt-get install ${need[*]})" >&2
+  [ "${CI:-}" = true ] && exit 1
+  exit 0
+fi
+echo "deps: installing ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

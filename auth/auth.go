@@ -1,0 +1,64 @@
+// Package auth signs a desktop application in to an OAuth 2.0 service and
+// keeps it signed in.
+//
+// It has three parts, none of which knows which service it talks to:
+//
+//   - Login runs the loopback sign-in of RFC 8252: it listens on the
+//     registered loopback redirect URI, lets the user sign in in a browser and
+//     returns the authorization code.
+//   - Session is an oauth2.TokenSource that stores every token it gets,
+//     refreshes ahead of expiry and on demand (Reject), and makes sure that only
+//     one refresh happens at a time, in this process (a mutex) and across
+//     processes (a lock file), because refresh tokens may rotate.
+//   - Store keeps the secrets: Keyring (the OS keychain, with a timeout around
+//     every call) or, only when the user asks for it, FileStore (a plain file).
+//
+// Errors never contain a token, a secret, an authorization code or a raw
+// server body.
+package auth
+
+import (
+	"errors"
+	"strings"
+	"unicode"
+)
+
+// ErrNotSignedIn means that the store holds no token: the user has to sign in.
+var ErrNotSignedIn = errors.New("not signed in")
+
+// ErrSignInGone means that the token endpoint refused the refresh token
+// (invalid_grant), or that a token without a refresh token was rejected. The
+// user has to sign in again. The stored secrets are not deleted.
+var ErrSignInGone = errors.New("the sign-in is no longer valid")
+
+// ErrAccessDenied means that the user refused access in the browser.
+var ErrAccessDenied = errors.New("access was denied in the browser")
+
+// ErrLoginTimeout means that no sign-in arrived within Login.Timeout.
+var ErrLoginTimeout = errors.New("timed out waiting for the sign-in")
+
+// oneLine makes text from outside (a server, the OS) safe for a one-line
+// error: control characters become spaces, runs of spaces collapse, and it is
+// cut to max runes.
+func oneLine(s string, max int) string {
+	var b strings.Builder
+	space := false
+	n := 0
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.IsSpace(r) {
+			space = b.Len() > 0
+			continue
+		}
+		if n >= max {
+			b.WriteString("…")
+			break
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
+}

@@ -1,0 +1,143 @@
+package auth
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"github.com/zalando/go-keyring"
+)
+
+// defaultKeychainTimeout bounds every keychain call when Keyring.Timeout is 0.
+// The GitHub CLI uses the same value for the same reason.
+const defaultKeychainTimeout = 3 * time.Second
+
+// checkKey is the throwaway item Check writes and deletes. A fixed name means
+// that a Check interrupted half-way leaves at most one stray item.
+const checkKey = "keychain-check"
+
+// Keyring is a Store in the OS keychain (Secret Service on Linux and the BSDs,
+// the macOS Keychain, the Windows Credential Manager), through
+// github.com/zalando/go-keyring. Items are stored under Service with the key
+// as the user name.
+//
+// go-keyring has no timeout and blocks forever on an unlock prompt nobody
+// answers, so every call runs in its own goroutine and is abandoned after
+// Timeout. An abandoned call may still complete later.
+type Keyring struct {
+	Service string        // e.g. the application's ID
+	Timeout time.Duration // per call; 0 = 3 s
+
+	// backend is go-keyring when nil; tests substitute one that blocks.
+	backend keyringBackend
+}
+
+// keyringBackend is the part of go-keyring that Keyring uses.
+type keyringBackend interface {
+	Get(service, user string) (string, error)
+	Set(service, user, password string) error
+	Delete(service, user string) error
+}
+
+type goKeyring struct{}
+
+func (goKeyring) Get(s, u string) (string, error) { return keyring.Get(s, u) }
+func (goKeyring) Set(s, u, p string) error        { return keyring.Set(s, u, p) }
+func (goKeyring) Delete(s, u string) error        { return keyring.Delete(s, u) }
+
+// Name returns the name of the OS keychain, e.g. "Secret Service".
+func (k *Keyring) Name() string { return backendName }
+
+// Get returns the secret stored under key, or ErrNotFound.
+func (k *Keyring) Get(key string) (string, error) {
+	return k.call("get", func(b keyringBackend) (string, error) { return b.Get(k.Service, key) })
+}
+
+// Set stores value under key.
+func (k *Keyring) Set(key, value string) error {
+	_, err := k.call("set", func(b keyringBackend) (string, error) { return "", b.Set(k.Service, key, value) })
+	return err
+}
+
+// Delete removes key; an absent key is not an error.
+func (k *Keyring) Delete(key string) error {
+	_, err := k.call("delete", func(b keyringBackend) (string, error) { return "", b.Delete(k.Service, key) })
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// Check proves that the keychain works by writing, reading back and deleting
+// a throwaway item. Run it before a sign-in: an authorization code is
+// single-use, and tokens must never exist with nowhere to keep them.
+func (k *Keyring) Check() error {
+	buf := make([]byte, 16)
+	_, _ = rand.Read(buf)
+	want := hex.EncodeToString(buf)
+	if err := k.Set(checkKey, want); err != nil {
+		return err
+	}
+	got, err := k.Get(checkKey)
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return &KeychainError{Backend: backendName, Op: "check", Kind: Other,
+			Err: errors.New("it returned a different value than was stored")}
+	}
+	return k.Delete(checkKey)
+}
+
+type keyringResult struct {
+	value string
+	err   error
+}
+
+// call runs f in a goroutine and gives up after the timeout; a go-keyring
+// call can otherwise block forever on an unanswered unlock prompt.
+func (k *Keyring) call(op string, f func(keyringBackend) (string, error)) (string, error) {
+	if k.Service == "" {
+		return "", &KeychainError{Backend: backendName, Op: op, Kind: Other, Err: errors.New("no service name")}
+	}
+	b := k.backend
+	if b == nil {
+		b = goKeyring{}
+	}
+	d := k.Timeout
+	if d <= 0 {
+		d = defaultKeychainTimeout
+	}
+	ch := make(chan keyringResult, 1) // buffered: an abandoned call must not leak a blocked send
+	go func() {
+		v, err := f(b)
+		ch <- keyringResult{v, err}
+	}()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case r := <-ch:
+		if r.err == nil {
+			return r.value, nil
+		}
+		if errors.Is(r.err, keyring.ErrNotFound) {
+			return "", ErrNotFound
+		}
+		return "", &KeychainError{Backend: backendName, Op: op, Kind: classify(r.err), Err: r.err}
+	case <-timer.C:
+		return "", &KeychainError{Backend: backendName, Op: op, Kind: Timeout, Err: &timeoutError{d}}
+	}
+}
+
+// classify sorts a go-keyring error into a kind: first the OS-specific
+// rules, then go-keyring's own platform error.
+func classify(err error) KeychainErrorKind {
+	if k := classifyOS(err); k != 0 {
+		return k
+	}
+	if errors.Is(err, keyring.ErrUnsupportedPlatform) {
+		return Unavailable
+	}
+	return Other
+}

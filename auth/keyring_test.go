@@ -1,0 +1,214 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"github.com/zalando/go-keyring"
+)
+
+func uniqueService(t testing.TB) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return "homeytray-test-" + hex.EncodeToString(b)
+}
+
+// requireSessionBus skips (loudly) without a session bus, except on CI.
+func requireSessionBus(t *testing.T) {
+	t.Helper()
+	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") != "" {
+		return
+	}
+	msg := "!!! DBUS_SESSION_BUS_ADDRESS is not set: the REAL Secret Service keychain is NOT tested. " +
+		"Start a session bus and an unlocked gnome-keyring (TESTING.md §2) to run it."
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// TestKeyringSecretService runs round trips against the real Secret Service
+// on the session bus.
+func TestKeyringSecretService(t *testing.T) {
+	if backendName != "Secret Service" {
+		t.Skip("not a Secret Service platform")
+	}
+	requireSessionBus(t)
+	k := &Keyring{Service: uniqueService(t)}
+	t.Cleanup(func() {
+		for _, key := range []string{"token", "client-secret", checkKey} {
+			_ = k.Delete(key)
+		}
+	})
+	timed := func(what string, f func() error) {
+		t.Helper()
+		start := time.Now()
+		if err := f(); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		t.Logf("%-22s %6.1f ms", what, float64(time.Since(start).Microseconds())/1000)
+	}
+	timed("Check", k.Check)
+	timed("Get (absent)", func() error { return wantErr(k.Get("token")) })
+	timed("Set", func() error { return k.Set("token", `{"access_token":"a"}`) })
+	timed("Set (overwrite)", func() error { return k.Set("token", "second value ✓ with\nnewline") })
+	timed("Get", func() error { return wantValue(k.Get("token"))("second value ✓ with\nnewline") })
+	timed("Set (other key)", func() error { return k.Set("client-secret", "s3") })
+	timed("Get (other key)", func() error { return wantValue(k.Get("client-secret"))("s3") })
+	timed("Get (first key again)", func() error { return wantValue(k.Get("token"))("second value ✓ with\nnewline") })
+	timed("Delete", func() error { return k.Delete("token") })
+	timed("Get (deleted)", func() error { return wantErr(k.Get("token")) })
+	timed("Delete (absent)", func() error { return k.Delete("token") })
+	timed("Check leaves nothing", func() error { return wantErr(k.Get(checkKey)) })
+	if got := k.Name(); got != "Secret Service" {
+		t.Errorf("Name() = %q", got)
+	}
+}
+
+func wantErr(_ string, err error) error {
+	if !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("got %v, want ErrNotFound", err)
+	}
+	return nil
+}
+
+func wantValue(got string, err error) func(string) error {
+	return func(want string) error {
+		if err != nil {
+			return err
+		}
+		if got != want {
+			return errors.New("read back a different value")
+		}
+		return nil
+	}
+}
+
+// blockingBackend never answers until released, like go-keyring waiting for
+// an unlock prompt nobody sees.
+type blockingBackend struct{ release chan struct{} }
+
+func (b blockingBackend) Get(string, string) (string, error) { <-b.release; return "", nil }
+func (b blockingBackend) Set(string, string, string) error   { <-b.release; return nil }
+func (b blockingBackend) Delete(string, string) error        { <-b.release; return nil }
+
+func TestKeyringTimeout(t *testing.T) {
+	b := blockingBackend{release: make(chan struct{})}
+	defer close(b.release)
+	k := &Keyring{Service: "s", Timeout: 50 * time.Millisecond, backend: b}
+	for name, call := range map[string]func() error{
+		"get":    func() error { _, err := k.Get("token"); return err },
+		"set":    func() error { return k.Set("token", "v") },
+		"delete": func() error { return k.Delete("token") },
+		"check":  k.Check,
+	} {
+		start := time.Now()
+		err := call()
+		took := time.Since(start)
+		var ke *KeychainError
+		if !errors.As(err, &ke) || ke.Kind != Timeout {
+			t.Fatalf("%s: err = %v, want a KeychainError of kind Timeout", name, err)
+		}
+		if took < 50*time.Millisecond || took > time.Second {
+			t.Errorf("%s: returned after %s, want about 50ms", name, took)
+		}
+		if want := "did not answer within 50ms: unlock it or check for a hidden prompt"; !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %q does not say %q", name, err, want)
+		}
+	}
+}
+
+// errBackend answers every call with err.
+type errBackend struct{ err error }
+
+func (b errBackend) Get(string, string) (string, error) { return "", b.err }
+func (b errBackend) Set(string, string, string) error   { return b.err }
+func (b errBackend) Delete(string, string) error        { return b.err }
+
+func TestKeyringNotFound(t *testing.T) {
+	k := &Keyring{Service: "s", backend: errBackend{keyring.ErrNotFound}}
+	if _, err := k.Get("x"); err != ErrNotFound {
+		t.Errorf("Get: %v, want ErrNotFound itself", err)
+	}
+	if err := k.Delete("x"); err != nil {
+		t.Errorf("Delete of an absent key: %v, want nil", err)
+	}
+	if err := (&Keyring{}).Set("x", "y"); err == nil {
+		t.Error("a Keyring without a service name worked")
+	}
+}
+
+func TestKeyringErrorMessages(t *testing.T) {
+	for _, tc := range []struct {
+		err  *KeychainError
+		want string
+	}{
+		{&KeychainError{Op: "get", Kind: Locked}, "is locked"},
+		{&KeychainError{Op: "get", Kind: Timeout, Err: &timeoutError{2 * time.Second}}, "did not answer within 2s"},
+		{&KeychainError{Op: "get", Kind: Timeout}, "did not answer within 3s"},
+		{&KeychainError{Op: "set", Kind: Other, Err: errors.New("boom\nsecond line")}, "failed (set): boom second line"},
+		{&KeychainError{Op: "set", Kind: Unavailable, Err: errors.New("x")}, "--insecure-file-store"},
+	} {
+		msg := tc.err.Error()
+		if !strings.Contains(msg, tc.want) || strings.ContainsAny(msg, "\n\r") {
+			t.Errorf("%v/%v: %q, want one line containing %q", tc.err.Kind, tc.err.Op, msg, tc.want)
+		}
+		if !strings.Contains(msg, backendNoun) && tc.err.Kind != Unavailable {
+			t.Errorf("%q does not name the keychain", msg)
+		}
+	}
+	inner := errors.New("inner")
+	if !errors.Is(&KeychainError{Kind: Other, Err: inner}, inner) {
+		t.Error("KeychainError does not unwrap")
+	}
+}
+
+// helperKeyring runs in a child whose session bus the test chose: it
+// optionally locks the login collection, then does one Get and prints the
+// kind of error and how long it took.
+func helperKeyring() error {
+	if os.Getenv("AUTH_TEST_LOCK_COLLECTION") != "" {
+		if err := lockLoginCollection(); err != nil {
+			return err
+		}
+	}
+	k := &Keyring{Service: os.Getenv("AUTH_TEST_SERVICE"), Timeout: 2 * time.Second}
+	start := time.Now()
+	_, err := k.Get("token")
+	kind := "none"
+	var ke *KeychainError
+	if errors.As(err, &ke) {
+		kind = ke.Kind.String()
+	} else if err != nil {
+		kind = "plain"
+	}
+	fmt.Printf("%s %d\n", kind, time.Since(start).Milliseconds())
+	if err != nil {
+		fmt.Println(err)
+	}
+	return nil
+}
+
+// lockLoginCollection locks the Secret Service login collection (only ever
+// on a private keyring a test started).
+func lockLoginCollection() error {
+	conn, err := dbus.SessionBus()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var locked []dbus.ObjectPath
+	var prompt dbus.ObjectPath
+	obj := conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets")
+	return obj.CallWithContext(ctx, "org.freedesktop.Secret.Service.Lock", 0,
+		[]dbus.ObjectPath{"/org/freedesktop/secrets/collection/login"}).Store(&locked, &prompt)
+}

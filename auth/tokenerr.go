@@ -1,0 +1,68 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"golang.org/x/oauth2"
+)
+
+// endpointError is an error answer of the token endpoint, described from its
+// status and OAuth error fields only. It deliberately does not wrap the
+// *oauth2.RetrieveError: that one's Error() prints the raw response body.
+type endpointError struct {
+	status int
+	code   string // RFC 6749 "error", sanitised
+	desc   string // RFC 6749 "error_description", sanitised, ≤ 200 runes
+}
+
+func (e *endpointError) Error() string {
+	s := fmt.Sprintf("token endpoint: %d", e.status)
+	switch {
+	case e.code != "":
+		s += " " + e.code
+	case e.status != 0:
+		s += " " + http.StatusText(e.status) + " (not an OAuth error answer)"
+	}
+	if e.desc != "" {
+		s += ": " + e.desc
+	}
+	return s
+}
+
+// errBadAnswer is a 2xx answer that is not a token.
+var errBadAnswer = errors.New("token endpoint: the answer is not a token (not JSON, cut off, or without access_token)")
+
+// tokenError turns an error of an x/oauth2 token request into a one-line
+// error without the server's body. op says what we were doing; refresh makes
+// invalid_grant an ErrSignInGone.
+func tokenError(op string, err error, refresh bool) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		ee := &endpointError{code: oneLine(re.ErrorCode, 64), desc: oneLine(re.ErrorDescription, 200)}
+		if re.Response != nil {
+			ee.status = re.Response.StatusCode
+		}
+		if refresh && re.ErrorCode == "invalid_grant" {
+			return fmt.Errorf("%w: %w", ErrSignInGone, ee)
+		}
+		return fmt.Errorf("%s: %w", op, ee)
+	}
+	// x/oauth2 formats these with %v, so the text is all there is to go on.
+	msg := err.Error()
+	switch {
+	case strings.HasPrefix(msg, "oauth2: cannot parse"),
+		strings.HasPrefix(msg, "oauth2: server response missing access_token"):
+		// The parse error is left out: it may quote part of the body.
+		return fmt.Errorf("%s: %w", op, errBadAnswer)
+	case strings.HasPrefix(msg, "oauth2: cannot fetch token: "):
+		// Reading the body failed (reset, timeout, short body).
+		return fmt.Errorf("%s: token endpoint: reading the answer failed: %s", op,
+			oneLine(strings.TrimPrefix(msg, "oauth2: cannot fetch token: "), 200))
+	}
+	// Transport errors (*url.Error: refused, reset, timeout, cancelled) name
+	// only the method and the token URL.
+	return fmt.Errorf("%s: %w", op, err)
+}

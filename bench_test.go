@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/homeytray/homeytray/auth"
+)
+
+// loginHTTP signs in with Go's HTTP client as the browser (quicker than Chromium, for benchmarks
+// and tests that are not about the browser): it reads the printed URL and follows the redirects.
+func (e *testEnv) loginHTTP() {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "login", "--no-browser")
+	cmd.Env = e.vars
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	url := ""
+	buf := make([]byte, 0, 4096)
+	tmp := make([]byte, 1024)
+	re := regexp.MustCompile(`http://\S+/oauth2/authorise\?\S+`)
+	for url == "" {
+		n, err := stderr.Read(tmp)
+		buf = append(buf, tmp[:n]...)
+		url = re.FindString(string(buf))
+		if err != nil {
+			break
+		}
+	}
+	if url == "" {
+		e.t.Fatalf("login printed no URL: %q", buf)
+	}
+	go io.Copy(io.Discard, stderr)
+	resp, err := http.Get(url)
+	if err != nil {
+		e.t.Fatalf("browser stand-in: %v", err)
+	}
+	resp.Body.Close()
+	if err := cmd.Wait(); err != nil {
+		e.t.Fatalf("login: %v (%s)", err, out.String())
+	}
+}
+
+func (e *testEnv) keyring() *auth.Keyring {
+	return &auth.Keyring{Service: "homeytray-" + envValue(e.vars, "HOMEYTRAY_PROFILE")}
+}
+
+// BenchmarkTokenWarmProcess: a whole `homeytray token` process with a cached bearer, beside the
+// yardstick (BenchmarkKeychainReadProcess). Target: at most 1.3 times the yardstick.
+func BenchmarkTokenWarmProcess(b *testing.B) {
+	e := newTestEnv(b, false)
+	e.loginHTTP()
+	e.must("", "token")
+	e.srv.ResetCounts()
+	b.ResetTimer()
+	for b.Loop() {
+		e.must("", "token")
+	}
+	b.ReportMetric(float64(e.srv.Count("*"))/float64(b.N), "calls/op")
+}
+
+// BenchmarkTokenColdProcess: `token` with no cached bearer (delegation + Homey sign-in).
+func BenchmarkTokenColdProcess(b *testing.B) {
+	e := newTestEnv(b, false)
+	e.loginHTTP()
+	id := e.srv.Homeys()[0].ID
+	kr := e.keyring()
+	e.srv.ResetCounts()
+	b.ResetTimer()
+	for b.Loop() {
+		b.StopTimer()
+		if err := kr.Delete("bearer:" + id); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		e.must("", "token")
+	}
+	b.ReportMetric(float64(e.srv.Count("*"))/float64(b.N), "calls/op")
+}
+
+// BenchmarkKeychainReadProcess is the yardstick: a minimal Go program that reads one secret from
+// the keychain through go-keyring.
+func BenchmarkKeychainReadProcess(b *testing.B) {
+	requireDesktop(b, false)
+	bin := filepath.Join(b.TempDir(), "kcread")
+	if out, err := exec.Command("go", "build", "-trimpath", "-o", bin, "./testdata/kcread").CombinedOutput(); err != nil {
+		b.Fatalf("build kcread: %v\n%s", err, out)
+	}
+	kr := &auth.Keyring{Service: "homeytray-bench-" + randomHex(b, 4)}
+	if err := kr.Set("token", "a-bench-value"); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { kr.Delete("token") })
+	b.ResetTimer()
+	for b.Loop() {
+		cmd := exec.Command(bin, kr.Service, "token")
+		cmd.Env = os.Environ()
+		if out, err := cmd.Output(); err != nil || !strings.Contains(string(out), "a-bench-value") {
+			b.Fatalf("kcread: %v", err)
+		}
+	}
+}

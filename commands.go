@@ -1,0 +1,330 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/homeytray/homeytray/auth"
+	"github.com/homeytray/homeytray/homey"
+)
+
+// flags makes a command's flag set; parse errors become usage errors (exit 2).
+func (a *app) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+func (a *app) parse(fs *flag.FlagSet, args []string, maxArgs int) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			for _, c := range commands() {
+				if c.name == fs.Name() {
+					fmt.Fprintf(a.stdout, "Usage: homeytray %s %s\n  %s\n", c.name, c.args, c.short)
+				}
+			}
+			return errSilentOK
+		}
+		return usageErrorf("%s: %v", fs.Name(), err)
+	}
+	if fs.NArg() > maxArgs {
+		return usageErrorf("%s: unexpected argument %q", fs.Name(), fs.Arg(maxArgs))
+	}
+	return nil
+}
+
+func cmdSetup(ctx context.Context, a *app, args []string) error {
+	fs := a.flags("setup")
+	id := fs.String("client-id", "", "")
+	redirect := fs.String("redirect-uri", defaultRedirectURI, "")
+	insecure := fs.Bool("insecure-file-store", false, "")
+	if err := a.parse(fs, args, 0); err != nil {
+		return err
+	}
+	*id = strings.TrimSpace(*id)
+	if *id == "" || strings.ContainsAny(*id, " \t/?#&") {
+		return usageErrorf("setup: --client-id is required: the client ID of your Athom Web API client")
+	}
+	if err := checkRedirectURI(*redirect); err != nil {
+		return usageErrorf("setup: --redirect-uri: %v", err)
+	}
+	c, err := a.config()
+	if err != nil {
+		return err
+	}
+	a.insecure = a.insecure || *insecure
+	secret, err := a.readSecret("Client secret: ")
+	if err != nil {
+		return err
+	}
+	if secret == "" {
+		return usageErrorf("setup: no client secret on stdin: pipe it in or type it at the prompt")
+	}
+	store, err := a.secrets()
+	if err != nil {
+		return err
+	}
+	if err := store.Set(keyClientSecret, secret); err != nil {
+		return fmt.Errorf("store the client secret: %w", err)
+	}
+	c.ClientID, c.RedirectURI = *id, *redirect
+	c.InsecureFileStore = c.InsecureFileStore || a.insecure
+	if err := c.save(); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "Saved client %s (redirect URI %s); the secret is in %s.\nNext: %s login\n",
+		*id, *redirect, store.Name(), a.cmdPrefix())
+	return nil
+}
+
+// checkRedirectURI accepts only what the loopback sign-in can serve: http, a loopback host, a port.
+func checkRedirectURI(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "http" || u.Port() == "" || u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("must look like http://localhost:47719/callback")
+	}
+	switch u.Hostname() {
+	case "localhost", "127.0.0.1", "::1":
+		return nil
+	}
+	return errors.New("the host must be localhost, 127.0.0.1 or [::1]")
+}
+
+func cmdLogin(ctx context.Context, a *app, args []string) error {
+	fs := a.flags("login")
+	noBrowser := fs.Bool("no-browser", false, "")
+	pat := fs.Bool("pat", false, "")
+	if err := a.parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *pat {
+		return a.loginPAT(ctx)
+	}
+	s, err := a.athom()
+	if err != nil {
+		return err
+	}
+	if s.Config.ClientID == "" || s.Config.ClientSecret == "" {
+		return errNotSetUp
+	}
+	if err := checkRedirectURI(s.Config.RedirectURL); err != nil {
+		return usageErrorf("login: redirect URI %s: %v", s.Config.RedirectURL, err)
+	}
+	// An authorization code is single-use: make sure there is somewhere to keep the tokens
+	// before the browser is opened.
+	if k, ok := s.Store.(*auth.Keyring); ok {
+		if err := k.Check(); err != nil {
+			return err
+		}
+	}
+	l := &auth.Login{Config: &s.Config, Out: a.stderr}
+	if !*noBrowser {
+		l.Open = a.opener
+	}
+	if a.stdinTerminal() {
+		l.Paste = a.stdin
+	}
+	code, err := l.Code(ctx)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := withTimeout(ctx)
+	defer cancel()
+	if _, err := s.Exchange(cctx, code); err != nil {
+		return fmt.Errorf("sign in: %w", err)
+	}
+	return a.afterLogin(cctx)
+}
+
+// loginPAT signs in with an Athom personal access token: checked with /user/me before it is kept.
+func (a *app) loginPAT(ctx context.Context) error {
+	tok, err := a.readSecret("Personal access token: ")
+	if err != nil {
+		return err
+	}
+	if tok == "" {
+		return usageErrorf("login --pat: no token on stdin: pipe it in or type it at the prompt")
+	}
+	cctx, cancel := withTimeout(ctx)
+	defer cancel()
+	probe := &homey.Cloud{BaseURL: a.cloudURL(), HTTP: a.httpc,
+		Tokens: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: tok, TokenType: "Bearer"})}
+	if _, err := probe.Me(cctx); err != nil {
+		if homey.IsUnauthorized(err) {
+			return errors.New("Athom refused this personal access token: create a new one and try again")
+		}
+		return fmt.Errorf("check the token: %w", err)
+	}
+	s, err := a.athom()
+	if err != nil {
+		return err
+	}
+	if err := s.SaveStatic(tok); err != nil {
+		return fmt.Errorf("store the token: %w", err)
+	}
+	return a.afterLogin(cctx)
+}
+
+// afterLogin drops bearers of any earlier sign-in, fetches the account and says who is signed in.
+func (a *app) afterLogin(ctx context.Context) error {
+	c, err := a.config()
+	if err != nil {
+		return err
+	}
+	if err := a.dropBearers(c); err != nil {
+		return err
+	}
+	c.LastRefreshError, c.LastRefreshErrAt = "", time.Time{}
+	if err := a.refreshHomeys(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "Signed in as %s", c.User.Name)
+	if c.User.Email != "" {
+		fmt.Fprintf(a.stdout, " <%s>", c.User.Email)
+	}
+	fmt.Fprintln(a.stdout, ".")
+	return a.printHomeys(c)
+}
+
+func (a *app) dropBearers(c *Config) error {
+	store, err := a.secrets()
+	if err != nil {
+		return err
+	}
+	for _, h := range c.Homeys {
+		if err := (bearerCache{store}).DropBearer(h.ID); err != nil {
+			return fmt.Errorf("forget the cached bearer of %s: %w", h.Name, err)
+		}
+	}
+	return nil
+}
+
+// refreshHomeys asks /user/me for the account and its Homeys and keeps the answer in the config.
+func (a *app) refreshHomeys(ctx context.Context) error {
+	c, err := a.config()
+	if err != nil {
+		return err
+	}
+	u, err := a.cloud().Me(ctx)
+	if err != nil {
+		return fmt.Errorf("fetch the account: %w", err)
+	}
+	c.User = &CachedUser{ID: u.ID, Name: u.Name(), Email: u.Email}
+	c.Homeys, c.HomeysFetchedAt = u.Homeys, time.Now().UTC()
+	if _, err := c.homey(c.SelectedHomey); c.SelectedHomey != "" && err != nil {
+		c.SelectedHomey = ""
+	}
+	if c.SelectedHomey == "" && len(c.Homeys) > 0 {
+		c.SelectedHomey = c.Homeys[0].ID
+	}
+	return c.save()
+}
+
+func cmdLogout(ctx context.Context, a *app, args []string) error {
+	fs := a.flags("logout")
+	all := fs.Bool("all", false, "")
+	if err := a.parse(fs, args, 0); err != nil {
+		return err
+	}
+	c, err := a.config()
+	if err != nil {
+		return err
+	}
+	store, err := a.secrets()
+	if err != nil {
+		return err
+	}
+	if err := a.dropBearers(c); err != nil {
+		return err
+	}
+	for _, k := range []string{auth.TokenKey, keyClientSecret} {
+		if err := store.Delete(k); err != nil {
+			return fmt.Errorf("delete a secret: %w", err)
+		}
+	}
+	if *all {
+		dir, err := a.configDir()
+		if err != nil {
+			return err
+		}
+		for _, f := range []string{"config.json", "secrets.json"} {
+			if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("remove %s: %w", f, err)
+			}
+		}
+		fmt.Fprintf(a.stdout, "Signed out; deleted the secrets in %s and the config.\n", store.Name())
+		return nil
+	}
+	c.User, c.LastRefreshError, c.LastRefreshErrAt = nil, "", time.Time{}
+	if err := c.save(); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "Signed out; deleted the secrets in %s. The config stays (logout --all removes it).\nTo sign in again: %s setup, then %s login\n",
+		store.Name(), a.cmdPrefix(), a.cmdPrefix())
+	return nil
+}
+
+func cmdUse(ctx context.Context, a *app, args []string) error {
+	fs := a.flags("use")
+	if err := a.parse(fs, args, 1); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageErrorf("use: name or id of a Homey required (see: %s homeys)", a.cmdPrefix())
+	}
+	h, err := a.findHomey(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	c, _ := a.config()
+	c.SelectedHomey = h.ID
+	if err := c.save(); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "Selected %s (%s).\n", h.Name, h.ID)
+	return nil
+}
+
+// findHomey resolves a name or id from the cached list, fetching the list when it is unknown or
+// does not have the Homey. "" means the selected Homey (or the only one).
+func (a *app) findHomey(ctx context.Context, nameOrID string) (homey.Homey, error) {
+	c, err := a.config()
+	if err != nil {
+		return homey.Homey{}, err
+	}
+	want := nameOrID
+	if want == "" {
+		want = c.SelectedHomey
+	}
+	if want != "" {
+		if h, err := c.homey(want); err == nil || errors.Is(err, errAmbiguousHomey) {
+			return h, err
+		}
+	}
+	if c.HomeysFetchedAt.IsZero() || want != "" {
+		cctx, cancel := withTimeout(ctx)
+		defer cancel()
+		if err := a.refreshHomeys(cctx); err != nil {
+			return homey.Homey{}, err
+		}
+	}
+	switch {
+	case nameOrID != "":
+		return c.homey(nameOrID)
+	case c.SelectedHomey != "":
+		return c.homey(c.SelectedHomey)
+	}
+	return homey.Homey{}, errNoHomeys
+}
+
+var errNoHomeys = errors.New("this Athom account has no Homey")

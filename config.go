@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/homeytray/homeytray/homey"
+)
+
+// Config holds the non-secret settings in <config dir>/config.json. It never holds a secret: the
+// client secret, tokens and Homey bearers live in the keychain (auth.Store).
+type Config struct {
+	ClientID          string        `json:"client_id,omitempty"`
+	RedirectURI       string        `json:"redirect_uri,omitempty"`
+	SelectedHomey     string        `json:"selected_homey,omitempty"`
+	InsecureFileStore bool          `json:"insecure_file_store,omitempty"`
+	User              *CachedUser   `json:"user,omitempty"`
+	Homeys            []homey.Homey `json:"homeys,omitempty"`
+	HomeysFetchedAt   time.Time     `json:"homeys_fetched_at,omitzero"`
+	LastRefreshError  string        `json:"last_refresh_error,omitempty"`
+	LastRefreshErrAt  time.Time     `json:"last_refresh_error_at,omitzero"`
+
+	path string
+}
+
+// CachedUser is who is signed in, as /user/me said at the last login or `homeys`.
+type CachedUser struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Email string `json:"email,omitempty"`
+}
+
+// ConfigError is a config file that exists but cannot be used. The file is left as it is.
+type ConfigError struct {
+	Path string
+	Err  error
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("config file %s is not valid JSON (%v): fix or remove it", e.Path, e.Err)
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// loadConfig reads path; a missing file is an empty config.
+func loadConfig(path string) (*Config, error) {
+	c := &Config{path: path}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return c, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(c); err != nil {
+		return nil, &ConfigError{Path: path, Err: shortJSONError(err)}
+	}
+	if dec.More() {
+		return nil, &ConfigError{Path: path, Err: errors.New("trailing data")}
+	}
+	return c, nil
+}
+
+// shortJSONError keeps decoder errors on one short line.
+func shortJSONError(err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("syntax error at byte %d", se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Errorf("field %q has the wrong type", te.Field)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return errors.New("the file ends too early")
+	}
+	return err
+}
+
+// save writes the config atomically: a temp file in the same folder, fsync, rename. A crash
+// leaves either the old or the new file, never half of one.
+func (c *Config) save() error {
+	dir := filepath.Dir(c.path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("save config: %w", err)
+	}
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return fmt.Errorf("save config: %w", err)
+	}
+	return writeFileAtomic(c.path, append(b, '\n'), 0o600)
+}
+
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after a successful rename
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	return nil
+}
+
+// homey finds a cached Homey by id, or by name (case-insensitive) when no id matches.
+func (c *Config) homey(nameOrID string) (homey.Homey, error) {
+	for _, h := range c.Homeys {
+		if h.ID == nameOrID {
+			return h, nil
+		}
+	}
+	var found []homey.Homey
+	for _, h := range c.Homeys {
+		if strings.EqualFold(h.Name, nameOrID) {
+			found = append(found, h)
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return homey.Homey{}, fmt.Errorf("%w: %q", errNoSuchHomey, nameOrID)
+	default:
+		return homey.Homey{}, fmt.Errorf("%w: %q matches %d Homeys, use its id", errAmbiguousHomey, nameOrID, len(found))
+	}
+}
+
+var (
+	errNoSuchHomey    = errors.New("no Homey of this account is called")
+	errAmbiguousHomey = errors.New("ambiguous Homey name")
+)

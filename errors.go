@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"syscall"
+
+	"github.com/homeytray/homeytray/auth"
+	"github.com/homeytray/homeytray/homey"
+)
+
+// usageError is a mistake in the command line: exit 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{fmt.Sprintf(format, args...)}
+}
+
+// Errors that carry only an exit code: the command already said what there was to say.
+var (
+	errSilent     = errors.New("silent failure")        // exit 1
+	errSilentAuth = errors.New("silent: not signed in") // exit 4
+	errSilentOK   = errors.New("silent: done")          // exit 0 (e.g. -h)
+)
+
+// explain turns an error into one line of what happened, an optional line with the fix, and the
+// exit code. This is the only place where the command line turns errors into sentences.
+func explain(err error, prog string) (msg, hint string, code int) {
+	var (
+		ue   *usageError
+		ke   *auth.KeychainError
+		pe   *auth.PortInUseError
+		ce   *ConfigError
+		apiE *homey.APIError
+	)
+	switch {
+	case errors.Is(err, errSilentOK):
+		return "", "", exitOK
+	case errors.Is(err, errSilent):
+		return "", "", exitError
+	case errors.Is(err, errSilentAuth):
+		return "", "", exitAuth
+	case errors.As(err, &ue):
+		return ue.msg, "Run '" + prog + " help' for usage.", exitUsage
+	case errors.Is(err, errNotSetUp):
+		return "no Athom Web API client is set up", "Run: " + prog + " setup --client-id ID (the README shows how to register one)", exitAuth
+	case errors.Is(err, auth.ErrSignInGone):
+		return "the sign-in is no longer valid (Athom refused it); your stored settings are kept", "Run: " + prog + " login", exitAuth
+	case errors.Is(err, auth.ErrNotSignedIn):
+		return "not signed in", "Run: " + prog + " login", exitAuth
+	case errors.As(err, &ke), errors.As(err, &pe), errors.As(err, &ce):
+		return firstLine(err), "", exitError
+	case errors.Is(err, auth.ErrAccessDenied):
+		return "access was denied in the browser", "Run '" + prog + " login' again and allow access.", exitError
+	case errors.Is(err, auth.ErrLoginTimeout):
+		return "the sign-in timed out", "Run '" + prog + " login' again (or '" + prog + " login --no-browser' and paste the code).", exitError
+	case errors.Is(err, errNoSuchHomey), errors.Is(err, errAmbiguousHomey), errors.Is(err, errNoHomeys):
+		return firstLine(err), "See: " + prog + " homeys", exitError
+	case errors.Is(err, context.Canceled):
+		return "interrupted", "", exitError
+	case isNetworkError(err):
+		return firstLine(err), "Check the network and try again; the sign-in is kept.", exitError
+	case errors.As(err, &apiE) && apiE.StatusCode >= 500, errors.Is(err, homey.ErrBadResponse):
+		return firstLine(err), "The server had a problem; try again in a moment. The sign-in is kept.", exitError
+	}
+	return firstLine(err), "", exitError
+}
+
+func isNetworkError(err error) bool {
+	var ne net.Error
+	var ue *url.Error
+	return errors.As(err, &ne) || errors.As(err, &ue) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// firstLine keeps every message to one line, whatever a lower layer wrote.
+func firstLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}

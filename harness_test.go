@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/homeytray/homeytray/homey/homeytest"
+)
+
+// The end-to-end tests run the real binary, as a user would, against the emulator served by the
+// test process, with the real Secret Service (gnome-keyring on a private bus) and, for the
+// sign-in, real headless Chromium. `make test` provides all of it (.ci/desktop.sh).
+
+var binary string // built once by TestMain
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "homeytray-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "homeytray")
+	build := exec.Command("go", "build", "-trimpath", "-o", binary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build homeytray:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// requireDesktop fails under CI=true and skips loudly elsewhere when the private desktop
+// session of .ci/desktop.sh is not there.
+func requireDesktop(tb testing.TB, needBrowser bool) {
+	tb.Helper()
+	missing := ""
+	switch {
+	case os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" || os.Getenv("HOMEYTRAY_TEST_DESKTOP") == "":
+		missing = "the private D-Bus session with gnome-keyring"
+	case needBrowser && os.Getenv("BROWSER") == "":
+		missing = "headless Chromium as $BROWSER"
+	}
+	if missing == "" {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		tb.Fatalf("%s is missing: run the tests with `make test`", missing)
+	}
+	tb.Skipf("SKIPPED: %s is missing; run `make test` to run this test", missing)
+}
+
+// testEnv is one user: a config folder, a keychain namespace, an emulator.
+type testEnv struct {
+	t    testing.TB
+	srv  *homeytest.Server
+	vars []string
+	// secrets that must never show up outside `token`'s stdout
+	secrets []string
+}
+
+func newTestEnv(t testing.TB, needBrowser bool) *testEnv {
+	t.Helper()
+	requireDesktop(t, needBrowser)
+	port := freePort(t)
+	srv := homeytest.NewServer(t, homeytest.Options{RedirectURI: fmt.Sprintf("http://localhost:%d/callback", port)})
+	e := &testEnv{t: t, srv: srv}
+	base := filepath.Join(t.TempDir())
+	e.vars = append(cleanEnviron(),
+		"XDG_CONFIG_HOME="+filepath.Join(base, "config"),
+		"XDG_CACHE_HOME="+filepath.Join(base, "cache"),
+		"HOMEYTRAY_PROFILE=test-"+randomHex(t, 4),
+		"ATHOM_CLOUD_API_BASEURL="+srv.URL(),
+		"HOMEYTRAY_CLIENT_ID="+srv.ClientID(),
+		"HOMEYTRAY_CLIENT_SECRET="+srv.ClientSecret(),
+		"HOMEYTRAY_REDIRECT_URI="+srv.RedirectURI(),
+		"HOMEYTRAY_HTTP_TIMEOUT=3s",
+	)
+	e.secrets = []string{srv.ClientSecret()}
+	t.Cleanup(func() { e.run("", "logout") }) // leave nothing in the shared test keyring
+	return e
+}
+
+// cleanEnviron is the harness environment without anything that would point the binary elsewhere.
+func cleanEnviron() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "HOMEYTRAY_") && !strings.HasPrefix(kv, "HOMEYTRAY_TEST_") ||
+			strings.HasPrefix(kv, "ATHOM_") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+func (e *testEnv) setenv(kv ...string) { e.vars = append(e.vars, kv...) }
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// run runs the binary with stdin and checks that stderr holds no secret and at most two lines
+// (every error is one or two lines).
+func (e *testEnv) run(stdin string, args ...string) result {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = e.vars
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{out.String(), errb.String(), 0}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		e.t.Fatalf("run %v: %v", args, err)
+	}
+	e.checkNoSecret(args, "stderr", r.stderr)
+	if len(args) == 0 || args[0] != "token" {
+		e.checkNoSecret(args, "stdout", r.stdout)
+	}
+	return r
+}
+
+func (e *testEnv) checkNoSecret(args []string, stream, text string) {
+	e.t.Helper()
+	for _, s := range append(e.secrets, e.srv.IssuedSecrets()...) {
+		if s != "" && strings.Contains(text, s) {
+			e.t.Errorf("%v printed a secret on %s", args, stream)
+		}
+	}
+}
+
+// must runs a command that has to succeed.
+func (e *testEnv) must(stdin string, args ...string) string {
+	e.t.Helper()
+	r := e.run(stdin, args...)
+	if r.code != 0 {
+		e.t.Fatalf("%v: exit %d\nstderr: %s", args, r.code, r.stderr)
+	}
+	return r.stdout
+}
+
+// login signs in through the real loopback listener and real headless Chromium.
+func (e *testEnv) login() string {
+	e.t.Helper()
+	return e.must("", "login")
+}
+
+func freePort(tb testing.TB) int {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func randomHex(tb testing.TB, n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		tb.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}

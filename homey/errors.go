@@ -1,0 +1,228 @@
+package homey
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Sentinel errors, for errors.Is.
+var (
+	// ErrBadResponse: the server answered, but not with what the protocol promises (not JSON,
+	// truncated or malformed JSON, a wrong JSON type, an empty body, a non-JSON error page).
+	ErrBadResponse = errors.New("unexpected response")
+	// ErrWrongHomey: a ping was answered by some other Homey (or by something that is no Homey).
+	ErrWrongHomey = errors.New("a different Homey answered")
+	// ErrSubscriptionInactive: the Homey (Cloud) answered 403 "Subscription Inactive".
+	ErrSubscriptionInactive = errors.New("the Homey's subscription is inactive")
+)
+
+const (
+	maxBody      = 4 << 20  // JSON answers from the cloud and small Homey routes
+	maxListBody  = 32 << 20 // device and zone lists, which grow with the home
+	maxErrorBody = 64 << 10 // non-2xx answers: only error and error_description are read
+	maxDescLen   = 200
+	maxCodeLen   = 100
+)
+
+// APIError is a non-2xx answer from the Athom cloud or a Homey.
+type APIError struct {
+	Op          string // method and path, e.g. "GET /user/me"; never a host or query string
+	StatusCode  int
+	Code        string // the JSON "error" field
+	Description string // the JSON "error_description" (an object {field: msg} flattened), sanitised, ≤ 200 chars
+
+	err error // what Unwrap reports: ErrBadResponse when the body was not JSON, or a sentinel
+}
+
+// Error is one line, e.g. "GET /user/me: 401 invalid_token: token expired".
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Op + ": " + strconv.Itoa(e.StatusCode))
+	if e.Code != "" {
+		b.WriteString(" " + e.Code)
+	} else if t := http.StatusText(e.StatusCode); t != "" {
+		b.WriteString(" " + t)
+	}
+	switch {
+	case e.Description != "":
+		b.WriteString(": " + e.Description)
+	case e.err != nil && e.Code == "":
+		b.WriteString(": " + e.err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns [ErrBadResponse] when the error body was not JSON (an HTML page, say), a more
+// specific sentinel such as [ErrSubscriptionInactive] when one applies, else nil.
+func (e *APIError) Unwrap() error { return e.err }
+
+// IsUnauthorized reports whether err holds an [APIError] with status 401.
+func IsUnauthorized(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.StatusCode == http.StatusUnauthorized
+}
+
+// IsInvalidToken reports whether err holds a 401 [APIError] with the code "invalid_token": the
+// Athom cloud no longer accepts the access token.
+func IsInvalidToken(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.StatusCode == http.StatusUnauthorized && e.Code == "invalid_token"
+}
+
+// badResponse wraps ErrBadResponse with the operation and a short reason (never body text).
+func badResponse(op, reason string) error {
+	return fmt.Errorf("%s: %w: %s", op, ErrBadResponse, reason)
+}
+
+// decodeJSON checks resp and decodes its JSON body into out: non-2xx becomes an *APIError, and a
+// 2xx answer that is empty, not application/json, too large, truncated, null or of the wrong
+// shape becomes ErrBadResponse.
+func decodeJSON(op string, resp *http.Response, limit int64, out any) error {
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return apiError(op, resp)
+	}
+	if resp.StatusCode == http.StatusNoContent {
+		return badResponse(op, "no content")
+	}
+	if !isJSON(resp.Header) {
+		return badResponse(op, "not JSON ("+mediaType(resp.Header)+")")
+	}
+	body, err := readBody(op, resp.Body, limit)
+	if err != nil {
+		return err
+	}
+	switch t := bytes.TrimSpace(body); {
+	case len(t) == 0:
+		return badResponse(op, "empty body")
+	case string(t) == "null":
+		return badResponse(op, "null")
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return badResponse(op, jsonReason(err))
+	}
+	return nil
+}
+
+// readBody reads at most limit bytes. A body cut short by the connection is a bad response;
+// other read failures (reset, timeout) are returned wrapped.
+func readBody(op string, r io.Reader, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r, limit+1))
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return nil, fmt.Errorf("%s: %w: truncated body (%w)", op, ErrBadResponse, err)
+	case err != nil:
+		return nil, fmt.Errorf("%s: read body: %w", op, err)
+	case int64(len(body)) > limit:
+		return nil, badResponse(op, fmt.Sprintf("body larger than %d bytes", limit))
+	}
+	return body, nil
+}
+
+// jsonReason describes a decoding error without quoting the body (json's own messages may hold
+// a character or a number from it).
+func jsonReason(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Type != nil {
+		return "wrong JSON type for " + te.Type.String()
+	}
+	return "malformed JSON"
+}
+
+func isJSON(h http.Header) bool {
+	return mediaType(h) == "application/json"
+}
+
+// mediaType is the parsed Content-Type without parameters, or "no content type".
+func mediaType(h http.Header) string {
+	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
+	if err != nil || mt == "" {
+		return "no content type"
+	}
+	return mt
+}
+
+// apiError reads a non-2xx answer into an *APIError.
+func apiError(op string, resp *http.Response) *APIError {
+	e := &APIError{Op: op, StatusCode: resp.StatusCode}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	if !isJSON(resp.Header) || !e.parse(body) {
+		e.err = ErrBadResponse
+	}
+	return e
+}
+
+// parse fills Code and Description from a JSON error object; false if body is not one.
+func (e *APIError) parse(body []byte) bool {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil || m == nil {
+		return false
+	}
+	e.Code = sanitize(scalar(m["error"]), maxCodeLen)
+	for _, k := range []string{"error_description", "error_message", "message"} {
+		if d := description(m[k]); d != "" {
+			e.Description = sanitize(d, maxDescLen)
+			break
+		}
+	}
+	return true
+}
+
+// scalar is a JSON string's value or a number's literal; "" for anything else.
+func scalar(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		return n.String()
+	}
+	return ""
+}
+
+// description is a string, or an object {field: msg} flattened to "field: msg, ..." (sorted).
+func description(raw json.RawMessage) string {
+	if s := scalar(raw); s != "" {
+		return s
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil || len(obj) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+": "+scalar(obj[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// sanitize makes s one printable line of at most max runes.
+func sanitize(s string, max int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:max-1]) + "…"
+}

@@ -1,0 +1,259 @@
+package homeytest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// homeyAPIVersion is the official client the emulator must satisfy.
+const homeyAPIVersion = "3.20.0"
+
+// TestConformance runs Athom's official JS client (npm homey-api) against the
+// standalone emulator: sign-in through the authorise redirect, code grant,
+// /user/me, Homey discovery and session login, devices and zones, delegation
+// token verification, and the client's own refresh and re-login after the
+// access token and the sessions expire. If the official client cannot use
+// the emulator, the emulator is wrong.
+func TestConformance(t *testing.T) {
+	node, npm := needTool(t, "node"), needTool(t, "npm")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	modules := installHomeyAPI(ctx, t, npm)
+	info, stop := startEmulator(ctx, t, "--access-token-ttl", "2s", "--session-ttl", "2s")
+	defer stop()
+
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "conformance.js"))
+	cmd.Env = append(os.Environ(),
+		"HOMEY_API_DIR="+modules,
+		"ATHOM_CLOUD_API_BASEURL="+info.Cloud,
+		"EMU_CLIENT_ID="+info.ClientID,
+		"EMU_CLIENT_SECRET="+info.ClientSecret,
+		"EMU_REDIRECT_URI="+info.RedirectURI,
+		"EMU_EXPIRY_WAIT_MS=2200",
+	)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("conformance.js: %v\n%s", err, redact(stderr.String(), info.ClientSecret))
+	}
+	t.Logf("homey-api run: %v", time.Since(start).Round(time.Millisecond))
+	var got conformanceSummary
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatalf("conformance.js printed no summary: %v", err)
+	}
+	checkConformance(t, info, got)
+}
+
+// conformanceSummary is what conformance.js prints.
+type conformanceSummary struct {
+	CloudBaseURL string `json:"cloudBaseUrl"`
+	CodeReuse    struct {
+		OK     bool `json:"ok"`
+		Status int  `json:"status"`
+	} `json:"codeReuse"`
+	User struct {
+		ID, Fullname, Email string
+		Regular             bool
+	} `json:"user"`
+	Homeys        []struct{ ID, Name string } `json:"homeys"`
+	First, Second conformanceHomey
+	Delegation    struct {
+		Aud, Sub string
+		Lifetime int
+	}
+	WrongAudience struct {
+		OK     bool `json:"ok"`
+		Status int  `json:"status"`
+	} `json:"wrongAudience"`
+	FlowMs      int `json:"flowMs"`
+	AfterExpiry struct {
+		Fullname                                string
+		AccessTokenChanged, RefreshTokenChanged bool
+	} `json:"afterExpiry"`
+	AfterSessionExpiry struct {
+		Devices        int
+		SessionChanged bool
+	} `json:"afterSessionExpiry"`
+}
+
+// conformanceHomey is what conformance.js saw of one Homey.
+type conformanceHomey struct {
+	ID, Strategy, Version string
+	Devices               []struct {
+		ID, Name, Zone string
+		Capabilities   []string
+	}
+	Zones          []struct{ ID, Name string }
+	CanReadDevices bool
+}
+
+func checkConformance(t *testing.T, info Info, got conformanceSummary) {
+	t.Helper()
+	t.Logf("homey-api sign-in to devices of both Homeys: %d ms", got.FlowMs)
+	fix := fixtureHomeys()
+	check := func(what string, ok bool) {
+		t.Helper()
+		if !ok {
+			t.Errorf("homey-api: %s", what)
+		}
+	}
+	check("uses ATHOM_CLOUD_API_BASEURL", got.CloudBaseURL == info.Cloud)
+	check("reused code rejected with 400", !got.CodeReuse.OK && got.CodeReuse.Status == 400)
+	check("user is the fixture user", got.User.ID == fixtureUser.id && got.User.Fullname == "Ada Lovelace" &&
+		got.User.Email == fixtureUser.email && got.User.Regular)
+	check("sees both Homeys", len(got.Homeys) == 2 && got.Homeys[0].ID == fix[0].id && got.Homeys[1].Name == fix[1].name)
+	for i, h := range []conformanceHomey{got.First, got.Second} {
+		want := fix[i]
+		check(fmt.Sprintf("%s reached through remoteUrl (strategy %q)", want.name, h.Strategy), h.ID == want.id && h.Strategy == "cloud")
+		check(want.name+" version from X-Homey-Version", h.Version == want.version)
+		check(want.name+" session scopes", h.CanReadDevices)
+		check(want.name+" zones", len(h.Zones) == len(want.zones))
+		check(want.name+" devices", len(h.Devices) == len(want.devices))
+		for _, d := range h.Devices {
+			wd := want.devices[d.ID]
+			check(fmt.Sprintf("%s device %q matches the fixture", want.name, d.Name), wd != nil && wd.Name == d.Name &&
+				want.zones[wd.Zone].Name == d.Zone && slices.Equal(d.Capabilities, slices.Sorted(slices.Values(wd.Capabilities))))
+		}
+	}
+	check("delegation token verified by the client (RS512, aud homey, sub user, 60 s)",
+		got.Delegation.Aud == "homey" && got.Delegation.Sub == fixtureUser.id && got.Delegation.Lifetime == 60)
+	check("delegation token refused for another audience", !got.WrongAudience.OK && got.WrongAudience.Status == 401)
+	check("refreshed on 401 invalid_token, refresh token rotated", got.AfterExpiry.Fullname == "Ada Lovelace" &&
+		got.AfterExpiry.AccessTokenChanged && got.AfterExpiry.RefreshTokenChanged)
+	check("logged in on the Homey again after its session expired",
+		got.AfterSessionExpiry.SessionChanged && got.AfterSessionExpiry.Devices == len(fix[0].devices))
+}
+
+// needTool finds a program or skips the test (fails it when $CI is "true").
+func needTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		unavailable(t, "%s not found: install Node.js 20+ with npm to run the homey-api conformance test", name)
+	}
+	return p
+}
+
+func unavailable(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf(format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// installHomeyAPI installs homey-api once into a cache folder and returns it.
+func installHomeyAPI(ctx context.Context, t *testing.T, npm string) string {
+	t.Helper()
+	base := os.Getenv("HOMEYTRAY_NPM_CACHE")
+	if base == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			cache = os.TempDir()
+		}
+		base = filepath.Join(cache, "homeytray-conformance")
+	}
+	dir := filepath.Join(base, "homey-api@"+homeyAPIVersion)
+	if installedVersion(dir) == homeyAPIVersion {
+		return dir
+	}
+	tmp := fmt.Sprintf("%s.tmp-%d", dir, os.Getpid())
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	if err := os.WriteFile(filepath.Join(tmp, "package.json"), []byte(`{"private":true}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, npm, "install", "--no-audit", "--no-fund", "--loglevel=error", "homey-api@"+homeyAPIVersion)
+	cmd.Dir = tmp
+	if out, err := cmd.CombinedOutput(); err != nil {
+		unavailable(t, "npm install homey-api@%s: %v\n%s", homeyAPIVersion, err, out)
+	}
+	t.Logf("npm install homey-api@%s: %v", homeyAPIVersion, time.Since(start).Round(time.Millisecond))
+	if err := os.Rename(tmp, dir); err != nil && installedVersion(dir) != homeyAPIVersion {
+		t.Fatalf("move the npm install into place: %v", err)
+	}
+	return dir
+}
+
+func installedVersion(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, "node_modules", "homey-api", "package.json"))
+	if err != nil {
+		return ""
+	}
+	var pkg struct{ Version string }
+	_ = json.Unmarshal(b, &pkg)
+	return pkg.Version
+}
+
+// startEmulator builds and starts internal/serve, reads its Info line and
+// returns a stop func that interrupts it and checks a clean exit.
+func startEmulator(ctx context.Context, t *testing.T, args ...string) (Info, func()) {
+	t.Helper()
+	goTool := needTool(t, "go")
+	bin := filepath.Join(t.TempDir(), "serve")
+	if runtime.GOOS == "windows" {
+		bin += ".exe"
+	}
+	if out, err := exec.CommandContext(ctx, goTool, "build", "-o", bin, "./internal/serve").CombinedOutput(); err != nil {
+		t.Fatalf("go build ./internal/serve: %v\n%s", err, out)
+	}
+	cmd := exec.CommandContext(ctx, bin, append([]string{"--addr", "127.0.0.1:0"}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var info Info
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || json.Unmarshal([]byte(line), &info) != nil || info.Cloud == "" {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("emulator printed no Info line: %v\n%s", err, stderr.String())
+	}
+	stop := func() {
+		if err := cmd.Process.Signal(os.Interrupt); err != nil { // no interrupt on Windows
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("emulator exit: %v\n%s", err, redact(stderr.String(), info.ClientSecret))
+			}
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Error("emulator did not stop on interrupt")
+		}
+	}
+	return info, stop
+}
+
+// redact removes a secret from text before it is logged.
+func redact(text, secret string) string {
+	if secret == "" {
+		return text
+	}
+	return strings.ReplaceAll(text, secret, "<redacted>")
+}

@@ -1,0 +1,261 @@
+// Package homeytest emulates the Athom cloud (api.athom.com) and the Homeys
+// reached through it, for tests and for the demo.
+//
+// The emulator is strict like the real service: clients must authenticate at
+// the token endpoint, redirect URIs match exactly, authorization codes are
+// single-use and expire after 30 s, access tokens and Homey sessions expire,
+// refresh tokens rotate, delegation tokens are RS512 JWTs that each Homey
+// verifies. Switches change that behaviour at run time and faults can be
+// injected per route. The cloud and every Homey listen on their own
+// 127.0.0.1 port; a Homey's remoteUrl in /user/me is its listener's base URL.
+package homeytest
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Default values of the switches and options.
+const (
+	DefaultRedirectURI    = "http://localhost:47719/callback"
+	DefaultAccessTokenTTL = 3660 * time.Second
+	DefaultSessionTTL     = 24 * time.Hour
+	codeTTL               = 30 * time.Second
+	delegationTTL         = 60 * time.Second
+)
+
+// Options configure a Server. The zero value is usable.
+type Options struct {
+	Addr         string // cloud listen address; "" = "127.0.0.1:0"
+	ClientID     string // "" = random 24 hex (or the one in StateFile)
+	ClientSecret string // "" = random 40 hex (or the one in StateFile)
+	RedirectURI  string // the one registered redirect URI; "" = DefaultRedirectURI; exact string match
+	// StateFile, if set, persists ports, the signing key, the client and the
+	// live codes, tokens and sessions as JSON (mode 0600), so that a later
+	// process using the same file re-listens on the same ports and accepts
+	// the earlier process's tokens. Two processes must not run at once.
+	StateFile string
+
+	AccessTokenTTL time.Duration // 0 = DefaultAccessTokenTTL; see SetAccessTokenTTL
+	SessionTTL     time.Duration // 0 = DefaultSessionTTL; see SetSessionTTL
+}
+
+// HomeyInfo describes one emulated Homey.
+type HomeyInfo struct {
+	ID      string // cloud id (24 hex), as in /user/me
+	Name    string
+	BaseURL string // the Homey's listener, e.g. http://127.0.0.1:40123 (its remoteUrl)
+}
+
+// Server is a running emulator. Its methods are safe for concurrent use.
+type Server struct {
+	mu  sync.Mutex // guards everything below except the immutable fields
+	now func() time.Time
+
+	clientID, clientSecret, redirectURI string
+	stateFile                           string
+	key                                 *rsa.PrivateKey
+
+	cloud  *listener
+	homeys []*homey
+
+	codes    map[string]*authCode
+	access   map[string]time.Time // access token -> expiry
+	refresh  map[string]time.Time // live refresh token -> issued
+	revoked  map[string]time.Time // refresh tokens revoked by RevokeRefreshTokens
+	sessions map[string]*session
+	issued   []string // every code, token and session handed out (IssuedSecrets)
+
+	rotate     bool
+	accessTTL  time.Duration
+	sessionTTL time.Duration
+
+	faults map[string]*Fault
+	counts map[string]int
+	grants map[string]int
+
+	closed  bool
+	closing chan struct{} // closed by Close: releases hung requests
+	hung    sync.WaitGroup
+}
+
+type listener struct {
+	srv *http.Server
+	ln  net.Listener
+	url string
+}
+
+// New starts an emulator: the cloud and one listener per Homey. Close stops it.
+func New(o Options) (*Server, error) {
+	st, err := loadState(o.StateFile)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		now: time.Now, stateFile: o.StateFile,
+		codes: map[string]*authCode{}, access: map[string]time.Time{},
+		refresh: map[string]time.Time{}, revoked: map[string]time.Time{}, sessions: map[string]*session{},
+		rotate: true, accessTTL: orDefault(o.AccessTokenTTL, DefaultAccessTokenTTL),
+		sessionTTL: orDefault(o.SessionTTL, DefaultSessionTTL),
+		faults:     map[string]*Fault{}, counts: map[string]int{}, grants: map[string]int{},
+		closing: make(chan struct{}),
+	}
+	if err := s.applyState(o, st); err != nil {
+		return nil, err
+	}
+	if err := s.listen(o, st); err != nil {
+		s.closeListeners()
+		return nil, err
+	}
+	s.mu.Lock()
+	err = s.saveLocked()
+	s.mu.Unlock()
+	if err != nil {
+		s.closeListeners()
+		return nil, err
+	}
+	s.serve()
+	return s, nil
+}
+
+// NewServer is New for tests: it fails tb on error and closes the server in tb.Cleanup.
+func NewServer(tb testing.TB, o Options) *Server {
+	tb.Helper()
+	s, err := New(o)
+	if err != nil {
+		tb.Fatalf("homeytest: %v", err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// listen opens the cloud listener and one per Homey, reusing the ports of the state file.
+func (s *Server) listen(o Options, st *state) error {
+	addr := o.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	if st != nil && st.CloudAddr != "" && zeroPort(addr) {
+		addr = st.CloudAddr
+	}
+	var err error
+	if s.cloud, err = newListener(addr, s.handler(s.cloudRoutes(), nil)); err != nil {
+		return fmt.Errorf("listen cloud: %w", err)
+	}
+	for _, h := range fixtureHomeys() {
+		addr := "127.0.0.1:0"
+		if st != nil && st.HomeyAddrs[h.id] != "" {
+			addr = st.HomeyAddrs[h.id]
+		}
+		if h.lis, err = newListener(addr, s.handler(s.homeyRoutes(h), h)); err != nil {
+			return fmt.Errorf("listen homey %s: %w", h.name, err)
+		}
+		s.homeys = append(s.homeys, h)
+	}
+	return nil
+}
+
+func zeroPort(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	return err == nil && (port == "0" || port == "")
+}
+
+func newListener(addr string, h http.Handler) (*listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	return &listener{srv: srv, ln: ln, url: "http://" + ln.Addr().String()}, nil
+}
+
+func (s *Server) listeners() []*listener {
+	var ls []*listener
+	if s.cloud != nil {
+		ls = append(ls, s.cloud)
+	}
+	for _, h := range s.homeys {
+		ls = append(ls, h.lis)
+	}
+	return ls
+}
+
+func (s *Server) serve() {
+	for _, l := range s.listeners() {
+		go func() { _ = l.srv.Serve(l.ln) }()
+	}
+}
+
+func (s *Server) closeListeners() {
+	for _, l := range s.listeners() {
+		_ = l.ln.Close()
+	}
+}
+
+// Close releases hung requests, stops every listener and waits (at most 2 s)
+// for running requests. Calling it again does nothing.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.closing)
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var errs []error
+	for _, l := range s.listeners() {
+		if err := l.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, l.srv.Close())
+		}
+	}
+	s.hung.Wait()
+	return errors.Join(errs...)
+}
+
+// URL is the cloud's base URL, e.g. http://127.0.0.1:43123 (no trailing slash).
+func (s *Server) URL() string { return s.cloud.url }
+
+// ClientID is the registered OAuth client's id.
+func (s *Server) ClientID() string { return s.clientID }
+
+// ClientSecret is the registered OAuth client's secret.
+func (s *Server) ClientSecret() string { return s.clientSecret }
+
+// RedirectURI is the one registered redirect URI.
+func (s *Server) RedirectURI() string { return s.redirectURI }
+
+// Homeys lists the emulated Homeys in /user/me order.
+func (s *Server) Homeys() []HomeyInfo {
+	out := make([]HomeyInfo, 0, len(s.homeys))
+	for _, h := range s.homeys {
+		out = append(out, HomeyInfo{ID: h.id, Name: h.name, BaseURL: h.lis.url})
+	}
+	return out
+}
+
+// clock returns the current emulated time; s.mu must be held.
+func (s *Server) clock() time.Time { return s.now() }
+
+// setNow replaces the clock (tests only).
+func (s *Server) setNow(now func() time.Time) {
+	s.mu.Lock()
+	s.now = now
+	s.mu.Unlock()
+}

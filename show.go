@@ -1,0 +1,270 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/homeytray/homeytray/homey"
+)
+
+var tokenFormats = []string{"raw", "header", "json", "env", "curl"}
+
+func cmdToken(ctx context.Context, a *app, args []string) error {
+	fs := a.flags("token")
+	name := fs.String("homey", "", "")
+	format := fs.String("format", "raw", "")
+	cloud := fs.Bool("cloud", false, "")
+	if err := a.parse(fs, args, 0); err != nil {
+		return err
+	}
+	if !contains(tokenFormats, *format) {
+		return usageErrorf("token: --format must be one of %s", strings.Join(tokenFormats, ", "))
+	}
+	if *cloud {
+		if *name != "" {
+			return usageErrorf("token: --cloud and --homey exclude each other")
+		}
+		t, err := a.tokens.Token()
+		if err != nil {
+			return err
+		}
+		return printToken(a, *format, t.AccessToken, "", "", t.Expiry, "ATHOM")
+	}
+	h, err := a.findHomey(ctx, *name)
+	if err != nil {
+		return err
+	}
+	bs, err := a.bearers()
+	if err != nil {
+		return err
+	}
+	cctx, cancel := withTimeout(ctx)
+	defer cancel()
+	b, err := bs.Get(cctx, h)
+	if err != nil {
+		return fmt.Errorf("get a bearer for %s: %w", h.Name, err)
+	}
+	return printToken(a, *format, b.Token, b.HomeyID, b.BaseURL, time.Time{}, "HOMEY")
+}
+
+// printToken writes the token, and nothing else, to stdout in the chosen format.
+func printToken(a *app, format, token, homeyID, baseURL string, expiry time.Time, envPrefix string) error {
+	w := a.stdout
+	switch format {
+	case "raw":
+		fmt.Fprintln(w, token)
+	case "header":
+		fmt.Fprintf(w, "Authorization: Bearer %s\n", token)
+	case "env":
+		fmt.Fprintf(w, "export %s_TOKEN=%s\n", envPrefix, shellQuote(token))
+		if baseURL != "" {
+			fmt.Fprintf(w, "export HOMEY_ID=%s\nexport HOMEY_BASE_URL=%s\n", shellQuote(homeyID), shellQuote(baseURL))
+		}
+	case "curl":
+		// A curl config (`curl -K <(homeytray token --format curl) URL`) keeps the token out of
+		// the process list, where a -H argument would show it to every user of the machine.
+		fmt.Fprintf(w, "header = \"Authorization: Bearer %s\"\n", token)
+	case "json":
+		out := struct {
+			Token     string     `json:"token"`
+			HomeyID   string     `json:"homey_id,omitempty"`
+			BaseURL   string     `json:"base_url,omitempty"`
+			ExpiresAt *time.Time `json:"expires_at,omitempty"`
+		}{Token: token, HomeyID: homeyID, BaseURL: baseURL}
+		if !expiry.IsZero() {
+			out.ExpiresAt = &expiry
+		}
+		return json.NewEncoder(w).Encode(out)
+	}
+	return nil
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func cmdHomeys(ctx context.Context, a *app, args []string) error {
+	fs := a.flags("homeys")
+	asJSON := fs.Bool("json", false, "")
+	if err := a.parse(fs, args, 0); err != nil {
+		return err
+	}
+	cctx, cancel := withTimeout(ctx)
+	defer cancel()
+	if err := a.refreshHomeys(cctx); err != nil {
+		return err
+	}
+	c, _ := a.config()
+	if *asJSON {
+		type row struct {
+			homey.Homey
+			Selected bool `json:"selected"`
+		}
+		rows := make([]row, 0, len(c.Homeys))
+		for _, h := range c.Homeys {
+			rows = append(rows, row{h, h.ID == c.SelectedHomey})
+		}
+		return writeJSON(a, rows)
+	}
+	return a.printHomeys(c)
+}
+
+func (a *app) printHomeys(c *Config) error {
+	if len(c.Homeys) == 0 {
+		fmt.Fprintln(a.stdout, "This account has no Homey.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\tNAME\tID\tMODEL\tSTATE")
+	for _, h := range c.Homeys {
+		mark := ""
+		if h.ID == c.SelectedHomey {
+			mark = "*"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", mark, h.Name, h.ID, dash(h.Model), dash(h.State))
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func writeJSON(a *app, v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func cmdDevices(ctx context.Context, a *app, args []string) error {
+	fs := a.flags("devices")
+	name := fs.String("homey", "", "")
+	asJSON := fs.Bool("json", false, "")
+	if err := a.parse(fs, args, 0); err != nil {
+		return err
+	}
+	h, err := a.findHomey(ctx, *name)
+	if err != nil {
+		return err
+	}
+	bs, err := a.bearers()
+	if err != nil {
+		return err
+	}
+	cctx, cancel := withTimeout(ctx)
+	defer cancel()
+	var devices map[string]homey.Device
+	var zones map[string]homey.Zone
+	err = bs.Do(cctx, h, func(ctx context.Context, c *homey.Client, bearer string) error {
+		var err error
+		if devices, err = c.Devices(ctx, bearer); err != nil {
+			return err
+		}
+		if !*asJSON {
+			zones, err = c.Zones(ctx, bearer)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("list the devices of %s: %w", h.Name, err)
+	}
+	if *asJSON {
+		raw := make(map[string]json.RawMessage, len(devices))
+		for id, d := range devices {
+			raw[id] = d.Raw
+		}
+		return writeJSON(a, raw)
+	}
+	return printDevices(a, devices, zones)
+}
+
+func printDevices(a *app, devices map[string]homey.Device, zones map[string]homey.Zone) error {
+	rows := deviceRows(devices, zones)
+	if len(rows) == 0 {
+		fmt.Fprintln(a.stdout, "This Homey has no devices.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tZONE\tCLASS\tVALUES")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r[0], r[1], r[2], r[3])
+	}
+	return tw.Flush()
+}
+
+// deviceRows sorts devices by zone, then name, and renders capability values ("dim=0.4").
+func deviceRows(devices map[string]homey.Device, zones map[string]homey.Zone) [][4]string {
+	rows := make([][4]string, 0, len(devices))
+	for _, d := range devices {
+		zone := d.Zone
+		if z, ok := zones[d.Zone]; ok && z.Name != "" {
+			zone = z.Name
+		}
+		rows = append(rows, [4]string{oneLine(d.Name), oneLine(dash(zone)), dash(d.Class), capabilityValues(d)})
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i][1] != rows[j][1] {
+			return rows[i][1] < rows[j][1]
+		}
+		return rows[i][0] < rows[j][0]
+	})
+	return rows
+}
+
+func capabilityValues(d homey.Device) string {
+	ids := make([]string, 0, len(d.CapabilitiesObj))
+	for id := range d.CapabilitiesObj {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	parts := make([]string, 0, len(ids))
+	for _, id := range ids {
+		c := d.CapabilitiesObj[id]
+		v := formatValue(c.Value)
+		if c.Units != "" && v != "-" {
+			v += " " + c.Units
+		}
+		parts = append(parts, id+"="+v)
+	}
+	return oneLine(strings.Join(parts, " "))
+}
+
+func formatValue(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "-"
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case string:
+		return strconv.Quote(v)
+	default:
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+}
+
+// oneLine keeps names from a Homey (user-chosen text) from breaking the table or the terminal.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}
