@@ -55,8 +55,12 @@ func explain(err error, prog string) (msg, hint string, code int) {
 		return "the sign-in is no longer valid (Athom refused it); your stored settings are kept", "Run: " + prog + " login", exitAuth
 	case errors.Is(err, auth.ErrNotSignedIn):
 		return "not signed in", "Run: " + prog + " login", exitAuth
-	case errors.As(err, &ke), errors.As(err, &pe), errors.As(err, &ce):
-		return firstLine(err), "", exitError
+	case errors.As(err, &ke):
+		return firstLine(ke), "", exitError // names the keychain and the fix; the path to it adds nothing
+	case errors.As(err, &pe):
+		return firstLine(pe), "", exitError
+	case errors.As(err, &ce):
+		return firstLine(ce), "", exitError
 	case errors.Is(err, auth.ErrAccessDenied):
 		return "access was denied in the browser", "Run '" + prog + " login' again and allow access.", exitError
 	case errors.Is(err, auth.ErrLoginTimeout):

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -41,7 +42,8 @@ type Login struct {
 	Out io.Writer
 	// Paste, when non-nil (stdin is a terminal), is read for a line holding
 	// the code or the whole address the browser ended on. Its end is not a
-	// cancellation: the browser can still call back.
+	// cancellation: the browser can still call back. Code does not wait for
+	// the reader: one blocked in Read (a terminal) outlives Code, silently.
 	Paste io.Reader
 	// Timeout bounds the wait; 0 = 5 minutes.
 	Timeout time.Duration
@@ -57,7 +59,7 @@ type Login struct {
 // *PortInUseError when the redirect port is taken, or ctx's error.
 func (l *Login) Code(ctx context.Context) (string, error) {
 	if l.Config == nil {
-		return "", fmt.Errorf("sign-in: no OAuth configuration")
+		return "", errors.New("sign-in: no OAuth configuration")
 	}
 	cb, err := parseRedirect(l.Config.RedirectURL)
 	if err != nil {
@@ -79,15 +81,7 @@ func (l *Login) Code(ctx context.Context) (string, error) {
 	defer cancel()
 
 	d := &delivery{ch: make(chan loginResult, 1)}
-	srv := &http.Server{
-		Handler:           &callback{path: cb.path, state: state, d: d},
-		ReadHeaderTimeout: 10 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          log.New(io.Discard, "", 0),
-	}
-	for _, ln := range lns {
-		go func() { _ = srv.Serve(ln) }()
-	}
+	srv := serve(lns, &callback{path: cb.path, state: state, d: d})
 	defer stopServer(srv, lns)
 	if l.listening != nil {
 		l.listening(addrsOf(lns))
@@ -99,6 +93,21 @@ func (l *Login) Code(ctx context.Context) (string, error) {
 		go readPaste(ctx, l.Paste, state, d, out)
 	}
 	return wait(ctx, d)
+}
+
+// serve serves h on every listener; the small header limit keeps a hostile
+// request from costing much.
+func serve(lns []net.Listener, h http.Handler) *http.Server {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          log.New(io.Discard, "", 0),
+	}
+	for _, ln := range lns {
+		go func() { _ = srv.Serve(ln) }()
+	}
+	return srv
 }
 
 // wait returns the first delivery, preferring it over a simultaneous timeout.
@@ -201,7 +210,7 @@ func (c *callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case res.err == nil:
 		pageSignedIn.write(w)
-	case res.err == ErrAccessDenied:
+	case errors.Is(res.err, ErrAccessDenied):
 		pageDenied.write(w)
 	default:
 		pageFailed.write(w)
@@ -223,7 +232,7 @@ func resultOf(q url.Values) (loginResult, bool) {
 		if desc := oneLine(q.Get("error_description"), 200); desc != "" {
 			msg += ": " + desc
 		}
-		return loginResult{err: fmt.Errorf("%s", msg)}, true
+		return loginResult{err: errors.New(msg)}, true
 	}
 	if code := q.Get("code"); code != "" {
 		return loginResult{code: code}, true

@@ -99,18 +99,9 @@ func (s *Session) refresh(ctx context.Context, stored *oauth2.Token, rejected st
 	}
 	defer unlock()
 	if s.LockPath != "" {
-		// Another process may have refreshed while we waited for the lock.
-		// Compare the access token itself, not its expiry: the server can
-		// refuse a token long before it expires locally.
-		if stored, err = s.load(); err != nil {
-			return nil, err
-		}
-		if stored.AccessToken != failed && s.usable(stored, rejected) {
-			s.remember(stored, false)
-			return clone(stored), nil
-		}
-		if stored.RefreshToken == "" {
-			return nil, noRefreshToken(stored, rejected)
+		var done bool
+		if stored, done, err = s.reread(failed, rejected); err != nil || done {
+			return stored, err
 		}
 	}
 	ts := s.oauthConfig().TokenSource(s.httpContext(ctx), &oauth2.Token{RefreshToken: stored.RefreshToken})
@@ -130,6 +121,25 @@ func (s *Session) refresh(ctx context.Context, stored *oauth2.Token, rejected st
 	}
 	s.remember(tok, false)
 	return clone(tok), nil
+}
+
+// reread loads the store again under the lock: another process may have
+// refreshed while we waited. done means that the stored token is a new one to
+// use. It compares the access token itself, not its expiry: the server can
+// refuse a token long before it expires locally.
+func (s *Session) reread(failed, rejected string) (tok *oauth2.Token, done bool, err error) {
+	stored, err := s.load()
+	if err != nil {
+		return nil, false, err
+	}
+	if stored.AccessToken != failed && s.usable(stored, rejected) {
+		s.remember(stored, false)
+		return clone(stored), true, nil
+	}
+	if stored.RefreshToken == "" {
+		return nil, false, noRefreshToken(stored, rejected)
+	}
+	return stored, false, nil
 }
 
 func noRefreshToken(t *oauth2.Token, rejected string) error {
