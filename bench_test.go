@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -99,21 +100,59 @@ func BenchmarkTokenColdProcess(b *testing.B) {
 // the keychain through go-keyring.
 func BenchmarkKeychainReadProcess(b *testing.B) {
 	requireDesktop(b, false)
-	bin := filepath.Join(b.TempDir(), "kcread")
-	if out, err := exec.Command("go", "build", "-trimpath", "-o", bin, "./testdata/kcread").CombinedOutput(); err != nil {
+	yard := newYardstick(b)
+	for b.Loop() {
+		yard.run(b)
+	}
+}
+
+// BenchmarkWarmTokenVsKeychainRead runs the two side by side, alternating, and reports the ratio
+// of their medians: the target is at most 1.3.
+func BenchmarkWarmTokenVsKeychainRead(b *testing.B) {
+	e := newTestEnv(b, false)
+	e.loginHTTP()
+	e.must("", "token")
+	yard := newYardstick(b)
+	var tok, kc []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		e.must("", "token")
+		tok = append(tok, time.Since(start))
+		start = time.Now()
+		yard.run(b)
+		kc = append(kc, time.Since(start))
+	}
+	mt, mk := median(tok), median(kc)
+	b.ReportMetric(float64(mt.Microseconds())/1000, "token-ms")
+	b.ReportMetric(float64(mk.Microseconds())/1000, "keychain-read-ms")
+	b.ReportMetric(float64(mt)/float64(mk), "ratio")
+}
+
+type yardstick struct{ bin, service string }
+
+func newYardstick(b *testing.B) *yardstick {
+	y := &yardstick{bin: filepath.Join(b.TempDir(), "kcread"), service: "homeytray-bench-" + randomHex(b, 4)}
+	build := exec.Command("go", "build", "-trimpath", "-o", y.bin, "./testdata/kcread")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // built like homeytray itself
+	if out, err := build.CombinedOutput(); err != nil {
 		b.Fatalf("build kcread: %v\n%s", err, out)
 	}
-	kr := &auth.Keyring{Service: "homeytray-bench-" + randomHex(b, 4)}
+	kr := &auth.Keyring{Service: y.service}
 	if err := kr.Set("token", "a-bench-value"); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { kr.Delete("token") })
-	b.ResetTimer()
-	for b.Loop() {
-		cmd := exec.Command(bin, kr.Service, "token")
-		cmd.Env = os.Environ()
-		if out, err := cmd.Output(); err != nil || !strings.Contains(string(out), "a-bench-value") {
-			b.Fatalf("kcread: %v", err)
-		}
+	return y
+}
+
+func (y *yardstick) run(b *testing.B) {
+	if out, err := exec.Command(y.bin, y.service, "token").Output(); err != nil || !strings.Contains(string(out), "a-bench-value") {
+		b.Fatalf("kcread: %v", err)
 	}
+}
+
+func median(d []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
 }

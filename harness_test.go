@@ -32,6 +32,7 @@ func TestMain(m *testing.M) {
 	}
 	binary = filepath.Join(dir, "homeytray")
 	build := exec.Command("go", "build", "-trimpath", "-o", binary, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // as `make build` does: a static binary starts faster
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build homeytray:", err)

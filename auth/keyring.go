@@ -42,9 +42,14 @@ type keyringBackend interface {
 
 type goKeyring struct{}
 
-func (goKeyring) Get(s, u string) (string, error) { return keyring.Get(s, u) }
-func (goKeyring) Set(s, u, p string) error        { return keyring.Set(s, u, p) }
-func (goKeyring) Delete(s, u string) error        { return keyring.Delete(s, u) }
+func (goKeyring) Get(s, u string) (string, error) {
+	if v, handled, err := fastGet(s, u); handled {
+		return v, err
+	}
+	return keyring.Get(s, u)
+}
+func (goKeyring) Set(s, u, p string) error { return keyring.Set(s, u, p) }
+func (goKeyring) Delete(s, u string) error { return keyring.Delete(s, u) }
 
 // Name returns the name of the OS keychain, e.g. "Secret Service".
 func (k *Keyring) Name() string { return backendName }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+	"github.com/zalando/go-keyring"
 )
 
 // The texts are the ones go-keyring and godbus really produce (TESTING.md §4.2).
@@ -188,5 +189,33 @@ func TestKeyringLockedCollection(t *testing.T) {
 	t.Logf("Get on a locked collection: %s after %s", kind, took)
 	if kind != "locked" || !strings.Contains(msg, "is locked") {
 		t.Errorf("got %s after %s (%q), want locked", kind, took, msg)
+	}
+}
+
+// TestFastGetAgreesWithGoKeyring: the three-call reader returns what go-keyring stored and
+// reads back, and leaves anything unusual (missing, ambiguous, elsewhere) to go-keyring.
+func TestFastGetAgreesWithGoKeyring(t *testing.T) {
+	requireSessionBus(t)
+	svc := uniqueService(t)
+	t.Cleanup(func() { _ = keyring.Delete(svc, "k") })
+	if err := keyring.Set(svc, "k", "välue with spaces\nand a newline"); err != nil {
+		t.Fatal(err)
+	}
+	want, err := keyring.Get(svc, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, handled, err := fastGet(svc, "k")
+	if !handled || err != nil || got != want {
+		t.Fatalf("fastGet = %q, %v, %v; go-keyring read %q", got, handled, err, want)
+	}
+	if _, handled, _ := fastGet(svc, "missing"); handled {
+		t.Errorf("a missing item must go to go-keyring (which unlocks first)")
+	}
+	if _, ok := loginItem([]dbus.ObjectPath{"/org/freedesktop/secrets/collection/other/1"}); ok {
+		t.Errorf("an item outside the login collection must go to go-keyring")
+	}
+	if _, ok := loginItem([]dbus.ObjectPath{loginCollection + "1", loginCollection + "2"}); ok {
+		t.Errorf("two matches must go to go-keyring")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -62,7 +63,9 @@ func (s *Server) userMe(r *http.Request, _ []string) reply {
 	return jsonReply(http.StatusOK, s.userDoc())
 }
 
-var audiencePattern = regexp.MustCompile(`^[a-z][a-z0-9._-]{0,63}$`)
+// audiencePattern is compiled on first use: package-level work runs at every start of the
+// homeytray binary, which links the emulator for `demo`.
+var audiencePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9._-]{0,63}$`) })
 
 // delegationToken is POST /delegation/token?audience=<aud>: a bare JSON
 // string holding an RS512 JWT (aud, sub = user id, iss, iat, exp, jti).
@@ -79,7 +82,7 @@ func (s *Server) delegationToken(r *http.Request, _ []string) reply {
 		return errorReply(http.StatusBadRequest, "invalid_request", "the body must be empty or a JSON object")
 	}
 	aud := r.URL.Query().Get("audience")
-	if !audiencePattern.MatchString(aud) {
+	if !audiencePattern().MatchString(aud) {
 		return errorReply(http.StatusBadRequest, "invalid_request", "audience is missing or invalid")
 	}
 	now := s.clock()
