@@ -1,13 +1,9 @@
 package main
 
 import (
-	"context"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -15,49 +11,6 @@ import (
 
 	"github.com/homeytray/homeytray/auth"
 )
-
-// loginHTTP signs in with Go's HTTP client as the browser (quicker than Chromium, for benchmarks
-// and tests that are not about the browser): it reads the printed URL and follows the redirects.
-func (e *testEnv) loginHTTP() {
-	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "login", "--no-browser")
-	cmd.Env = e.vars
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	var out strings.Builder
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	url := ""
-	buf := make([]byte, 0, 4096)
-	tmp := make([]byte, 1024)
-	re := regexp.MustCompile(`http://\S+/oauth2/authorise\?\S+`)
-	for url == "" {
-		n, err := stderr.Read(tmp)
-		buf = append(buf, tmp[:n]...)
-		url = re.FindString(string(buf))
-		if err != nil {
-			break
-		}
-	}
-	if url == "" {
-		e.t.Fatalf("login printed no URL: %q", buf)
-	}
-	go io.Copy(io.Discard, stderr)
-	resp, err := http.Get(url)
-	if err != nil {
-		e.t.Fatalf("browser stand-in: %v", err)
-	}
-	resp.Body.Close()
-	if err := cmd.Wait(); err != nil {
-		e.t.Fatalf("login: %v (%s)", err, out.String())
-	}
-}
 
 func (e *testEnv) keyring() *auth.Keyring {
 	return &auth.Keyring{Service: "homeytray-" + envValue(e.vars, "HOMEYTRAY_PROFILE")}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
 )
 
@@ -97,33 +98,8 @@ func (c *Config) save() error {
 	if err != nil {
 		return fmt.Errorf("save config: %w", err)
 	}
-	return writeFileAtomic(c.path, append(b, '\n'), 0o600)
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("save %s: %w", path, err)
+	if err := auth.WriteFileAtomic(c.path, append(b, '\n')); err != nil {
+		return fmt.Errorf("save config: %w", err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/homeytray/homeytray/homey/homeytest"
@@ -35,6 +36,9 @@ func cmdDemo(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create the demo folder: %w", err)
+	}
 	redirect := a.getenv("HOMEYTRAY_REDIRECT_URI")
 	if redirect == "" {
 		redirect = demoRedirectURI
@@ -66,11 +70,15 @@ func cmdDemo(ctx context.Context, a *app, args []string) error {
 }
 
 func demoServe(ctx context.Context, a *app, args []string) error {
-	fs := a.flags("demo serve")
-	addr := fs.String("addr", "127.0.0.1:0", "")
-	redirect := fs.String("redirect-uri", "", "")
+	fs := a.flags("demo")
+	var o homeytest.Options
+	fs.StringVar(&o.Addr, "addr", "127.0.0.1:0", "")
+	fs.StringVar(&o.RedirectURI, "redirect-uri", "", "")
+	fs.StringVar(&o.StateFile, "state-file", "", "")
+	fs.DurationVar(&o.AccessTokenTTL, "access-token-ttl", 0, "")
+	fs.DurationVar(&o.SessionTTL, "session-ttl", 0, "")
 	if err := a.parse(fs, args, 0); err != nil {
 		return err
 	}
-	return homeytest.Serve(ctx, homeytest.Options{Addr: *addr, RedirectURI: *redirect}, a.stdout)
+	return homeytest.Serve(ctx, o, a.stdout)
 }

@@ -77,11 +77,15 @@ func explain(err error, prog string) (msg, hint string, code int) {
 	return firstLine(err), "", exitError
 }
 
+// isNetworkError: the server could not be reached or did not answer in time. (Not net.Error:
+// *fs.PathError satisfies it too.)
 func isNetworkError(err error) bool {
-	var ne net.Error
+	var oe *net.OpError
+	var de *net.DNSError
 	var ue *url.Error
-	return errors.As(err, &ne) || errors.As(err, &ue) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, os.ErrDeadlineExceeded)
+	return errors.As(err, &oe) || errors.As(err, &de) || errors.As(err, &ue) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // firstLine keeps every message to one line, whatever a lower layer wrote.

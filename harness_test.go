@@ -7,10 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -182,4 +185,50 @@ func randomHex(tb testing.TB, n int) string {
 		tb.Fatal(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// loginHTTP signs in with Go's HTTP client as the browser (quicker than Chromium, for benchmarks
+// and tests that are not about the browser): it reads the printed URL and follows the redirects.
+func (e *testEnv) loginHTTP() { e.loginHTTPArgs() }
+
+// loginHTTPArgs is loginHTTP with global flags before the command.
+func (e *testEnv) loginHTTPArgs(global ...string) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, append(global, "login", "--no-browser")...)
+	cmd.Env = e.vars
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	url := ""
+	buf := make([]byte, 0, 4096)
+	tmp := make([]byte, 1024)
+	re := regexp.MustCompile(`http://\S+/oauth2/authorise\?\S+`)
+	for url == "" {
+		n, err := stderr.Read(tmp)
+		buf = append(buf, tmp[:n]...)
+		url = re.FindString(string(buf))
+		if err != nil {
+			break
+		}
+	}
+	if url == "" {
+		e.t.Fatalf("login printed no URL: %q", buf)
+	}
+	go io.Copy(io.Discard, stderr)
+	resp, err := http.Get(url)
+	if err != nil {
+		e.t.Fatalf("browser stand-in: %v", err)
+	}
+	resp.Body.Close()
+	if err := cmd.Wait(); err != nil {
+		e.t.Fatalf("login: %v (%s)", err, out.String())
+	}
 }

@@ -49,7 +49,8 @@ func commands() []command {
 		{"use", "NAME|ID", "select the default Homey", cmdUse},
 		{"token", "[--homey NAME|ID] [--format raw|header|json|env|curl] [--cloud]", "print a fresh Homey bearer token", cmdToken},
 		{"devices", "[--homey NAME|ID] [--json]", "list the devices of a Homey", cmdDevices},
-		{"demo", "[serve [--addr ADDR] | COMMAND ...]", "run against the built-in emulator (no account needed)", cmdDemo},
+		{"demo", "[COMMAND ... | serve [--addr ADDR] [--redirect-uri URI] [--access-token-ttl D] [--session-ttl D] [--state-file F]]",
+			"run a command against the built-in emulator (no account needed), or serve it", cmdDemo},
 	}
 }
 

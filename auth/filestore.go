@@ -121,19 +121,28 @@ func (f *FileStore) update(change func(map[string]string) bool) error {
 	return f.write(m)
 }
 
-// write replaces the file atomically: a reader sees the old or the new
-// content, never a part.
+// write replaces the file atomically.
 func (f *FileStore) write(m map[string]string) error {
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return fmt.Errorf("insecure file store: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(f.Path), "."+filepath.Base(f.Path)+".tmp-*") // mode 0600
-	if err != nil {
+	if err := WriteFileAtomic(f.Path, append(data, '\n')); err != nil {
 		return fmt.Errorf("insecure file store: %w", err)
 	}
+	return nil
+}
+
+// WriteFileAtomic replaces path with data, mode 0600: a temporary file in the same folder,
+// synced, then renamed over path. A reader (or a crash) sees the old or the new content, never
+// a part of it.
+func WriteFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*") // mode 0600
+	if err != nil {
+		return err
+	}
 	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	_, err = tmp.Write(append(data, '\n'))
+	_, err = tmp.Write(data)
 	if err == nil {
 		err = tmp.Chmod(0o600)
 	}
@@ -144,10 +153,7 @@ func (f *FileStore) write(m map[string]string) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), f.Path)
+		err = os.Rename(tmp.Name(), path)
 	}
-	if err != nil {
-		return fmt.Errorf("insecure file store: %w", err)
-	}
-	return nil
+	return err
 }

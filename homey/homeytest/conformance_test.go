@@ -200,19 +200,19 @@ func installedVersion(dir string) string {
 	return pkg.Version
 }
 
-// startEmulator builds and starts internal/serve, reads its Info line and
+// startEmulator builds homeytray and starts `homeytray demo serve`, reads its Info line and
 // returns a stop func that interrupts it and checks a clean exit.
 func startEmulator(ctx context.Context, t *testing.T, args ...string) (Info, func()) {
 	t.Helper()
 	goTool := needTool(t, "go")
-	bin := filepath.Join(t.TempDir(), "serve")
+	bin := filepath.Join(t.TempDir(), "homeytray")
 	if runtime.GOOS == "windows" {
 		bin += ".exe"
 	}
-	if out, err := exec.CommandContext(ctx, goTool, "build", "-o", bin, "./internal/serve").CombinedOutput(); err != nil {
-		t.Fatalf("go build ./internal/serve: %v\n%s", err, out)
+	if out, err := exec.CommandContext(ctx, goTool, "build", "-o", bin, "github.com/homeytray/homeytray").CombinedOutput(); err != nil {
+		t.Fatalf("go build homeytray: %v\n%s", err, out)
 	}
-	cmd := exec.CommandContext(ctx, bin, append([]string{"--addr", "127.0.0.1:0"}, args...)...)
+	cmd := exec.CommandContext(ctx, bin, append([]string{"demo", "serve", "--addr", "127.0.0.1:0"}, args...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"golang.org/x/oauth2"
+
+	"github.com/homeytray/homeytray/homey"
+)
+
+// privateKeyring starts a bus and a gnome-keyring of this test's own, so that the test can lock
+// it without disturbing the tests of other packages that share the harness keyring. It returns
+// the bus address and the keyring's password.
+func privateKeyring(t *testing.T) (bus, password string) {
+	t.Helper()
+	dir := t.TempDir()
+	run := filepath.Join(dir, "run")
+	if err := os.Mkdir(run, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	bus = "unix:path=" + filepath.Join(run, "bus")
+	conf, err := filepath.Abs(".ci/session-bus.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, exec.Command("dbus-daemon", "--nofork", "--config-file="+conf, "--address="+bus))
+	if !waitFor(5*time.Second, func() bool { _, err := os.Stat(filepath.Join(run, "bus")); return err == nil }) {
+		t.Fatal("private bus did not start")
+	}
+	password = "pw-" + randomHex(t, 4)
+	gk := exec.Command("gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets")
+	gk.Stdin = strings.NewReader(password) // no newline: it would be part of the password
+	gk.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS="+bus, "XDG_RUNTIME_DIR="+run,
+		"HOME="+dir, "XDG_DATA_HOME="+filepath.Join(dir, "data"))
+	start(t, gk)
+	if !waitFor(10*time.Second, func() bool { return busHasName(bus, "org.freedesktop.secrets") }) {
+		t.Fatal("gnome-keyring did not start")
+	}
+	return bus, password
+}
+
+func start(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", cmd.Path, err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+}
+
+func busHasName(bus, name string) bool {
+	out, err := gdbus(bus, "--dest", "org.freedesktop.DBus", "--object-path", "/org/freedesktop/DBus",
+		"--method", "org.freedesktop.DBus.NameHasOwner", name)
+	return err == nil && strings.Contains(out, "true")
+}
+
+func gdbus(bus string, args ...string) (string, error) {
+	cmd := exec.Command("gdbus", append([]string{"call", "--address", bus}, args...)...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// lockKeyring locks the login collection, as a screen lock or `secret-tool lock` would.
+func lockKeyring(t *testing.T, bus string) {
+	t.Helper()
+	conn := busConn(t, bus)
+	var locked []dbus.ObjectPath
+	var prompt dbus.ObjectPath
+	if err := conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets").Call(
+		"org.freedesktop.Secret.Service.Lock", 0, []dbus.ObjectPath{loginCollection}).Store(&locked, &prompt); err != nil {
+		t.Fatalf("lock: %v", err)
+	}
+}
+
+// unlockKeyring unlocks it with the password, without a prompt (gnome-keyring's own interface).
+func unlockKeyring(t *testing.T, bus, password string) {
+	t.Helper()
+	conn := busConn(t, bus)
+	svc := conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets")
+	var ignored dbus.Variant
+	var session dbus.ObjectPath
+	if err := svc.Call("org.freedesktop.Secret.Service.OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&ignored, &session); err != nil {
+		t.Fatal(err)
+	}
+	secret := struct {
+		Session     dbus.ObjectPath
+		Parameters  []byte
+		Value       []byte
+		ContentType string
+	}{session, []byte{}, []byte(password), "text/plain"}
+	if err := svc.Call("org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface.UnlockWithMasterPassword", 0,
+		dbus.ObjectPath(loginCollection), secret).Err; err != nil {
+		t.Fatalf("unlock: %v", err)
+	}
+}
+
+const loginCollection = "/org/freedesktop/secrets/collection/login"
+
+func busConn(t *testing.T, bus string) *dbus.Conn {
+	t.Helper()
+	conn, err := dbus.Connect(bus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// TestLockedKeychain: a locked keychain is a one-line error that names it (exit 1), nothing is
+// lost, and after unlocking everything works again.
+func TestLockedKeychain(t *testing.T) {
+	e := newTestEnv(t, false)
+	bus, password := privateKeyring(t)
+	e.setenv("DBUS_SESSION_BUS_ADDRESS=" + bus)
+	e.loginHTTP()
+	bearer := e.must("", "token")
+	lockKeyring(t, bus)
+	for _, args := range [][]string{{"token"}, {"token", "--cloud"}, {"homeys"}} {
+		r := e.run("", args...)
+		if r.code != exitError || !strings.Contains(r.stderr, "keychain is locked") {
+			t.Errorf("%v with a locked keychain: exit %d, %q", args, r.code, r.stderr)
+		}
+	}
+	r := e.run("", "login", "--no-browser")
+	if r.code != exitError || !strings.Contains(r.stderr, "locked") || strings.Contains(r.stderr, "authorise") {
+		t.Errorf("login must refuse before showing a sign-in URL: exit %d, %q", r.code, r.stderr)
+	}
+	unlockKeyring(t, bus, password)
+	if again := e.must("", "token"); again != bearer {
+		t.Errorf("the cached bearer did not survive the locked keychain")
+	}
+}
+
+// TestNoKeychain: no Secret Service at all; login says so before it opens a browser.
+func TestNoKeychain(t *testing.T) {
+	e := newTestEnv(t, true)
+	e.setenv("DBUS_SESSION_BUS_ADDRESS=unix:path=" + filepath.Join(t.TempDir(), "no-bus"))
+	log := filepath.Join(os.Getenv("HOMEYTRAY_TEST_RUN"), "browser.log")
+	before, _ := os.ReadFile(log)
+	r := e.run("", "login")
+	if r.code != exitError || !strings.Contains(r.stderr, "D-Bus") || !strings.Contains(r.stderr, "--insecure-file-store") {
+		t.Errorf("login without a keychain: exit %d, %q", r.code, r.stderr)
+	}
+	if after, _ := os.ReadFile(log); len(after) != len(before) {
+		t.Errorf("a browser was opened although there is nowhere to keep the tokens")
+	}
+	// The explicit opt-in works without any keychain, and says so loudly.
+	e.loginHTTPArgs("--insecure-file-store")
+	st := e.must("", "--insecure-file-store", "status")
+	if !strings.Contains(st, "WARNING") || !strings.Contains(st, "plain file") {
+		t.Errorf("status does not warn about the file store:\n%s", st)
+	}
+	dir := filepath.Join(envValue(e.vars, "XDG_CONFIG_HOME"), "homeytray-"+envValue(e.vars, "HOMEYTRAY_PROFILE"))
+	fi, err := os.Stat(filepath.Join(dir, "secrets.json"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("secrets.json: %v %v", fi, err)
+	}
+	e.must("", "--insecure-file-store", "logout", "--all")
+}
+
+// TestPortInUse: a clear error naming the port, before any browser opens.
+func TestPortInUse(t *testing.T) {
+	e := newTestEnv(t, false)
+	port := strings.TrimSuffix(strings.TrimPrefix(e.srv.RedirectURI(), "http://localhost:"), "/callback")
+	l, err := net.Listen("tcp", "127.0.0.1:"+port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	r := e.run("", "login", "--no-browser")
+	if r.code != exitError || !strings.Contains(r.stderr, port) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 1 {
+		t.Errorf("port in use: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// TestPersonalAccessToken: login --pat checks the token, keeps it, and reports clearly when
+// Athom stops accepting it (exit 4, no refresh attempted).
+func TestPersonalAccessToken(t *testing.T) {
+	e := newTestEnv(t, false)
+	r := e.run("not-a-token\n", "login", "--pat")
+	if r.code != exitError || !strings.Contains(r.stderr, "refused") {
+		t.Errorf("bad PAT: exit %d, %q", r.code, r.stderr)
+	}
+	pat := e.accessTokenFromEmulator()
+	e.secrets = append(e.secrets, pat)
+	if out := e.must(pat+"\n", "login", "--pat"); !strings.Contains(out, "Signed in as Ada Lovelace") {
+		t.Fatalf("login --pat: %s", out)
+	}
+	var s statusReport
+	if err := json.Unmarshal([]byte(e.must("", "status", "--json")), &s); err != nil || s.SignIn != "personal access token" {
+		t.Errorf("status: %v %+v", err, s)
+	}
+	e.must("", "token")
+	e.srv.ExpireAccessTokens()
+	e.srv.ResetCounts()
+	r = e.run("", "homeys")
+	if r.code != exitAuth || e.srv.Grants("refresh_token") != 0 {
+		t.Errorf("rejected PAT: exit %d (%q), %d refreshes", r.code, r.stderr, e.srv.Grants("refresh_token"))
+	}
+}
+
+// accessTokenFromEmulator plays a developer who made a token elsewhere: a code from the
+// emulator exchanged directly.
+func (e *testEnv) accessTokenFromEmulator() string {
+	e.t.Helper()
+	code, err := e.srv.AuthorizeCode("x")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cfg := oauth2.Config{ClientID: e.srv.ClientID(), ClientSecret: e.srv.ClientSecret(),
+		Endpoint: homey.Endpoint(e.srv.URL()), RedirectURL: e.srv.RedirectURI()}
+	tok, err := cfg.Exchange(context.Background(), code)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok.AccessToken
+}
+
+// TestDemo: `demo` needs no setup, keeps its own config and keychain namespace, and its sign-in
+// lasts across processes (the emulator keeps its state in the demo's folder).
+func TestDemo(t *testing.T) {
+	e := newTestEnv(t, true)
+	e.setenv("HOMEYTRAY_REDIRECT_URI=http://localhost:" + fmt.Sprint(freePort(t)) + "/callback")
+	if r := e.run("", "demo", "login"); r.code != 0 || !strings.Contains(r.stdout, "Signed in as Ada Lovelace") {
+		t.Fatalf("demo login: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if out := e.must("", "demo", "status"); !strings.Contains(out, "Signed in as Ada Lovelace") {
+		t.Fatalf("demo login: %s", out)
+	}
+	t.Cleanup(func() { e.run("", "demo", "logout", "--all") })
+	tok := strings.TrimSpace(e.must("", "demo", "token"))
+	if tok == "" || strings.TrimSpace(e.must("", "demo", "token")) != tok {
+		t.Errorf("demo token not stable across processes")
+	}
+	if out := e.must("", "demo", "devices"); !strings.Contains(out, "Desk lamp") {
+		t.Errorf("demo devices: %s", out)
+	}
+	if r := e.run("", "status"); r.code != exitAuth {
+		t.Errorf("the demo sign-in leaked into the real profile: status exit %d", r.code)
+	}
+}
