@@ -230,6 +230,16 @@ func (a *app) bearers() (*homey.Bearers, error) {
 	return &homey.Bearers{Cloud: a.cloud(), Cache: bearerCache{store}, HTTP: a.httpc}, nil
 }
 
+// homeyBearers resolves a Homey (see findHomey) and the bearer pipeline that serves it.
+func (a *app) homeyBearers(ctx context.Context, nameOrID string) (homey.Homey, *homey.Bearers, error) {
+	h, err := a.findHomey(ctx, nameOrID)
+	if err != nil {
+		return h, nil, err
+	}
+	bs, err := a.bearers()
+	return h, bs, err
+}
+
 // lazyTokens is the Athom token source handed to homey.Cloud. It builds the session on first use,
 // so commands served from a cached Homey bearer never read the client secret, and it records
 // refresh failures for `status`.

@@ -147,6 +147,7 @@ func TestNoKeychain(t *testing.T) {
 	log := filepath.Join(os.Getenv("HOMEYTRAY_TEST_RUN"), "browser.log")
 	before, _ := os.ReadFile(log)
 	r := e.run("", "login")
+	stopBrowsers()
 	if r.code != exitError || !strings.Contains(r.stderr, "D-Bus") || !strings.Contains(r.stderr, "--insecure-file-store") {
 		t.Errorf("login without a keychain: exit %d, %q", r.code, r.stderr)
 	}
@@ -230,7 +231,9 @@ func (e *testEnv) accessTokenFromEmulator() string {
 func TestDemo(t *testing.T) {
 	e := newTestEnv(t, true)
 	e.setenv("HOMEYTRAY_REDIRECT_URI=http://localhost:" + fmt.Sprint(freePort(t)) + "/callback")
-	if r := e.run("", "demo", "login"); r.code != 0 || !strings.Contains(r.stdout, "Signed in as Ada Lovelace") {
+	r := e.run("", "demo", "login")
+	stopBrowsers()
+	if r.code != 0 || !strings.Contains(r.stdout, "Signed in as Ada Lovelace") {
 		t.Fatalf("demo login: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if out := e.must("", "demo", "status"); !strings.Contains(out, "Signed in as Ada Lovelace") {

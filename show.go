@@ -36,11 +36,7 @@ func cmdToken(ctx context.Context, a *app, args []string) error {
 		}
 		return printToken(a, *format, t.AccessToken, "", "", t.Expiry, "ATHOM")
 	}
-	h, err := a.findHomey(ctx, *name)
-	if err != nil {
-		return err
-	}
-	bs, err := a.bearers()
+	h, bs, err := a.homeyBearers(ctx, *name)
 	if err != nil {
 		return err
 	}
@@ -159,11 +155,7 @@ func cmdDevices(ctx context.Context, a *app, args []string) error {
 	if err := a.parse(fs, args, 0); err != nil {
 		return err
 	}
-	h, err := a.findHomey(ctx, *name)
-	if err != nil {
-		return err
-	}
-	bs, err := a.bearers()
+	h, bs, err := a.homeyBearers(ctx, *name)
 	if err != nil {
 		return err
 	}

@@ -10,10 +10,14 @@ ci=$(cd "$(dirname "$0")" && pwd)
 RUN=$(mktemp -d "${TMPDIR:-/tmp}/homeytray-test.XXXXXX")
 pids=()
 cleanup() {
-  for ((i=${#pids[@]}-1; i>=0; i--)); do kill "${pids[$i]}" 2>/dev/null || true; done
-  if [ -f "$RUN/chromium.pids" ]; then xargs -r kill 2>/dev/null < "$RUN/chromium.pids" || true; fi
-  wait 2>/dev/null || true
-  rm -rf "$RUN"
+  set +e # a failing clean-up must not turn a green run red
+  if [ -f "$RUN/chromium.pids" ]; then
+    while read -r pid; do kill -TERM -- "-$pid" 2>/dev/null; done < "$RUN/chromium.pids"
+  fi
+  for ((i=${#pids[@]}-1; i>=0; i--)); do kill "${pids[$i]}" 2>/dev/null; done
+  wait 2>/dev/null
+  # Chromium's helpers may take a moment to let go of their profile folders.
+  for _ in 1 2 3 4 5 6 7 8 9 10; do rm -rf "$RUN" 2>/dev/null && break; sleep 0.2; done
 }
 trap cleanup EXIT
 
