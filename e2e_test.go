@@ -178,6 +178,7 @@ func TestFaultsThenHeal(t *testing.T) {
 				e.srv.SetFault(c.route, homeytest.Fault{Kind: kind})
 				r := e.run("", c.args...)
 				e.srv.ClearFaults()
+				t.Logf("%v: %s", c.args, strings.TrimSpace(r.stderr))
 				if r.code != exitError {
 					t.Errorf("exit %d, want 1; stderr %q", r.code, r.stderr)
 				}

@@ -70,7 +70,7 @@ func explain(err error, prog string) (msg, hint string, code int) {
 	case errors.Is(err, context.Canceled):
 		return "interrupted", "", exitError
 	case isNetworkError(err):
-		return firstLine(err), "Check the network and try again; the sign-in is kept.", exitError
+		return netMessage(err), "Check the network and try again; the sign-in is kept.", exitError
 	case errors.As(err, &apiE) && apiE.StatusCode >= 500, errors.Is(err, homey.ErrBadResponse):
 		return firstLine(err), "The server had a problem; try again in a moment. The sign-in is kept.", exitError
 	}
@@ -86,6 +86,38 @@ func isNetworkError(err error) bool {
 	return errors.As(err, &oe) || errors.As(err, &de) || errors.As(err, &ue) ||
 		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// netMessage keeps what the layers said about where it failed ("fetch the account: GET
+// /user/me") and replaces the transport's own wording (addresses, ports, Go's timeout text) with
+// a short cause.
+func netMessage(err error) string {
+	msg := firstLine(err)
+	for _, marker := range []string{`Get "`, `Post "`, "read tcp", "write tcp", "dial tcp", "context deadline exceeded", "lookup "} {
+		if i := strings.Index(msg, marker); i >= 0 {
+			msg = msg[:i]
+		}
+	}
+	return strings.TrimRight(msg, ": ") + ": " + netCause(err)
+}
+
+func netCause(err error) string {
+	var de *net.DNSError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded):
+		return "no answer in time"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "the connection was reset"
+	case errors.As(err, &de):
+		return "cannot find " + de.Name
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return oe.Err.Error()
+	}
+	return "network error"
 }
 
 // firstLine keeps every message to one line, whatever a lower layer wrote.

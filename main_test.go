@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/homeytray/homeytray/auth"
@@ -95,6 +99,10 @@ func TestExplain(t *testing.T) {
 		{fmt.Errorf("get: %w", &homey.APIError{Op: "GET /user/me", StatusCode: 502}), exitError, "GET /user/me"},
 		{errors.New("two\nlines"), exitError, "two"},
 		{errSilentAuth, exitAuth, ""},
+		{fmt.Errorf("fetch the account: GET /user/me: %w", &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}),
+			exitError, "fetch the account: GET /user/me: the connection was reset"},
+		{fmt.Errorf("x: refresh: %w", &url.Error{Op: "Post", URL: "http://h/oauth2/token", Err: context.DeadlineExceeded}),
+			exitError, "x: refresh: no answer in time"},
 	} {
 		msg, _, code := explain(c.err, "homeytray")
 		if code != c.code || !strings.Contains(msg, c.want) || strings.Contains(msg, "\n") {
