@@ -6,7 +6,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 # Fuzz/bench knobs
 BENCHTIME ?= 40x
 
-.PHONY: all build build-windows cross test deps demo bench vet clean
+.PHONY: all build build-linux build-windows cross test deps demo bench vet clean icons winres package-linux package-darwin screenshot
 
 all: build
 
@@ -15,10 +15,13 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
 
-# Cross build for Windows: a console program for now (the command-line face); the tray release
-# decides how the GUI build (-H=windowsgui) and the console coexist.
+build-linux:
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
+
+# Windows: a GUI binary (-H=windowsgui: no console window behind the tray). Icon, manifest and
+# version info come from rsrc_windows_amd64.syso (see `make winres`).
 build-windows:
-	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN).exe .
+	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS) -H=windowsgui' -o $(BIN).exe .
 
 # Installs what is missing (Debian, as root), starts a private D-Bus session with a real unlocked
 # gnome-keyring and headless Chromium as the browser, then runs every test with the race detector.
@@ -26,9 +29,11 @@ test: deps vet cross
 	bash .ci/desktop.sh $(GO) test -race -count=1 -timeout 15m ./...
 
 # The other platforms must keep compiling (per-OS files are only checked when built for them).
+# macOS: fyne.io/systray needs cgo and the macOS SDK there, so the tray and main cannot be built on
+# Linux; the packages without it are vetted for darwin, the rest needs a Mac (make package-darwin).
 cross: build-windows
 	GOOS=windows $(GO) vet ./...
-	CGO_ENABLED=0 GOOS=darwin $(GO) vet ./...
+	CGO_ENABLED=0 GOOS=darwin $(GO) vet ./auth/... ./homey/... ./assets/...
 
 deps:
 	bash .ci/deps.sh
@@ -50,5 +55,32 @@ demo: build
 bench: deps
 	bash .ci/desktop.sh $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 1 .
 
+# The real tray, signed in to the demo, with its menu and Devices submenu open in a real panel
+# (xfce4-panel under Xvfb, on the private session of .ci/desktop.sh): writes docs/tray.png.
+screenshot: build
+	bash .ci/deps.sh screenshot
+	HOMEYTRAY_DESKTOP_PANEL=1 bash .ci/desktop.sh bash .ci/screenshot.sh $(BIN) docs/tray.png
+
+# Redraws assets/tray-* and the build/ icons from the shapes of assets/icon.svg (about 12 s).
+icons:
+	$(GO) run assets/gen/main.go
+
+# Windows icon, manifest and version info -> rsrc_windows_amd64.syso (the committed one says 0.0.0).
+winres:
+	$(GO) run github.com/tc-hib/go-winres@v0.3.3 make --in build/windows/winres.json --arch amd64 --out rsrc --product-version $(VERSION) --file-version $(VERSION)
+
+package-linux: build-linux
+	desktop-file-validate build/linux/homeytray.desktop
+	install -Dm755 $(BIN) dist/linux/usr/bin/homeytray
+	install -Dm644 build/linux/homeytray.desktop dist/linux/usr/share/applications/homeytray.desktop
+	install -Dm644 build/linux/homeytray.png dist/linux/usr/share/icons/hicolor/256x256/apps/homeytray.png
+
+# On a Mac only: fyne.io/systray needs cgo there.
+package-darwin:
+	CGO_ENABLED=1 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/homeytray.app/Contents/MacOS/homeytray .
+	mkdir -p dist/homeytray.app/Contents/Resources
+	sed 's/@VERSION@/$(VERSION)/g' build/darwin/Info.plist > dist/homeytray.app/Contents/Info.plist
+	cp build/darwin/homeytray.icns dist/homeytray.app/Contents/Resources/
+
 clean:
-	rm -rf bin
+	rm -rf bin dist

@@ -44,11 +44,12 @@ type app struct {
 	opener         func(url string) error
 	stdinTerminal  func() bool
 
-	cfg     *Config
-	store   auth.Store
-	session *auth.Session
-	tokens  *lazyTokens
-	httpc   *http.Client
+	cfg        *Config
+	store      auth.Store
+	session    *auth.Session
+	tokens     *lazyTokens
+	httpc      *http.Client
+	memBearers *memBearerCache // the tray keeps bearers in memory in front of the keychain
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *app {
@@ -227,7 +228,11 @@ func (a *app) bearers() (*homey.Bearers, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &homey.Bearers{Cloud: a.cloud(), Cache: bearerCache{store}, HTTP: a.httpc}, nil
+	var cache homey.BearerCache = bearerCache{store}
+	if a.memBearers != nil {
+		cache = layeredBearerCache{a.memBearers, cache}
+	}
+	return &homey.Bearers{Cloud: a.cloud(), Cache: cache, HTTP: a.httpc}, nil
 }
 
 // homeyBearers resolves a Homey (see findHomey) and the bearer pipeline that serves it.

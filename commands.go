@@ -110,34 +110,57 @@ func cmdLogin(ctx context.Context, a *app, args []string) error {
 	if *pat {
 		return a.loginPAT(ctx)
 	}
-	s, err := a.athom()
-	if err != nil {
+	var paste io.Reader
+	if a.stdinTerminal() {
+		paste = a.stdin
+	}
+	if err := a.login(ctx, !*noBrowser, paste); err != nil {
 		return err
 	}
+	a.tellTray(ctx)
+	return nil
+}
+
+// prepareLogin checks what a browser sign-in needs before any browser opens: a client, a usable
+// redirect URI, and a working keychain (an authorization code is single-use: tokens must never
+// exist with nowhere to keep them).
+func (a *app) prepareLogin(browser bool, paste io.Reader) (*auth.Session, *auth.Login, error) {
+	s, err := a.athom()
+	if err != nil {
+		return nil, nil, err
+	}
 	if s.Config.ClientID == "" || s.Config.ClientSecret == "" {
-		return errNotSetUp
+		return nil, nil, errNotSetUp
 	}
 	if err := checkRedirectURI(s.Config.RedirectURL); err != nil {
-		return usageErrorf("login: redirect URI %s: %v", s.Config.RedirectURL, err)
+		return nil, nil, usageErrorf("login: redirect URI %s: %v", s.Config.RedirectURL, err)
 	}
-	// An authorization code is single-use: make sure there is somewhere to keep the tokens
-	// before the browser is opened.
 	if k, ok := s.Store.(*auth.Keyring); ok {
 		if err := k.Check(); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
-	l := &auth.Login{Config: &s.Config, Out: a.stderr}
-	if !*noBrowser {
+	l := &auth.Login{Config: &s.Config, Out: a.stderr, Paste: paste}
+	if browser {
 		l.Open = a.opener
 	}
-	if a.stdinTerminal() {
-		l.Paste = a.stdin
+	return s, l, nil
+}
+
+// login runs the browser sign-in (shared by `login` and the tray's "Log in…").
+func (a *app) login(ctx context.Context, browser bool, paste io.Reader) error {
+	s, l, err := a.prepareLogin(browser, paste)
+	if err != nil {
+		return err
 	}
 	code, err := l.Code(ctx)
 	if err != nil {
 		return err
 	}
+	return a.finishLogin(ctx, s, code)
+}
+
+func (a *app) finishLogin(ctx context.Context, s *auth.Session, code string) error {
 	cctx, cancel := withTimeout(ctx)
 	defer cancel()
 	if _, err := s.Exchange(cctx, code); err != nil {
@@ -236,42 +259,55 @@ func cmdLogout(ctx context.Context, a *app, args []string) error {
 	if err := a.parse(fs, args, 0); err != nil {
 		return err
 	}
-	c, err := a.config()
+	store, err := a.logout(*all)
 	if err != nil {
 		return err
+	}
+	a.tellTray(ctx)
+	if *all {
+		fmt.Fprintf(a.stdout, "Signed out; deleted the secrets in %s and the config.\n", store)
+		return nil
+	}
+	fmt.Fprintf(a.stdout, "Signed out; deleted the secrets in %s. The config stays (logout --all removes it).\nTo sign in again: %s setup, then %s login\n",
+		store, a.cmdPrefix(), a.cmdPrefix())
+	return nil
+}
+
+// logout deletes every secret this app stored (and with all, the config too); it returns the
+// name of the secret store.
+func (a *app) logout(all bool) (string, error) {
+	c, err := a.config()
+	if err != nil {
+		return "", err
 	}
 	store, err := a.secrets()
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := a.dropBearers(c); err != nil {
-		return err
+		return "", err
 	}
 	for _, k := range []string{auth.TokenKey, keyClientSecret} {
 		if err := store.Delete(k); err != nil {
-			return fmt.Errorf("delete a secret: %w", err)
+			return "", fmt.Errorf("delete a secret: %w", err)
 		}
 	}
-	if *all {
-		dir, err := a.configDir()
-		if err != nil {
-			return err
-		}
-		for _, f := range []string{"config.json", "secrets.json"} {
-			if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("remove %s: %w", f, err)
-			}
-		}
-		fmt.Fprintf(a.stdout, "Signed out; deleted the secrets in %s and the config.\n", store.Name())
-		return nil
+	a.session = nil // its memory holds the token just deleted
+	if !all {
+		c.User, c.LastRefreshError, c.LastRefreshErrAt = nil, "", time.Time{}
+		return store.Name(), c.save()
 	}
-	c.User, c.LastRefreshError, c.LastRefreshErrAt = nil, "", time.Time{}
-	if err := c.save(); err != nil {
-		return err
+	dir, err := a.configDir()
+	if err != nil {
+		return "", err
 	}
-	fmt.Fprintf(a.stdout, "Signed out; deleted the secrets in %s. The config stays (logout --all removes it).\nTo sign in again: %s setup, then %s login\n",
-		store.Name(), a.cmdPrefix(), a.cmdPrefix())
-	return nil
+	for _, f := range []string{"config.json", "secrets.json"} {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("remove %s: %w", f, err)
+		}
+	}
+	a.cfg = nil
+	return store.Name(), nil
 }
 
 func cmdUse(ctx context.Context, a *app, args []string) error {
@@ -286,11 +322,10 @@ func cmdUse(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, _ := a.config()
-	c.SelectedHomey = h.ID
-	if err := c.save(); err != nil {
+	if err := a.selectHomey(h.ID); err != nil {
 		return err
 	}
+	a.tellTray(ctx)
 	fmt.Fprintf(a.stdout, "Selected %s (%s).\n", h.Name, h.ID)
 	return nil
 }
@@ -328,3 +363,13 @@ func (a *app) findHomey(ctx context.Context, nameOrID string) (homey.Homey, erro
 }
 
 var errNoHomeys = errors.New("this Athom account has no Homey")
+
+// selectHomey makes id the default Homey (`use`, and the tray's Homeys menu).
+func (a *app) selectHomey(id string) error {
+	c, err := a.config()
+	if err != nil {
+		return err
+	}
+	c.SelectedHomey = id
+	return c.save()
+}

@@ -28,6 +28,9 @@ type Config struct {
 	HomeysFetchedAt   time.Time     `json:"homeys_fetched_at,omitzero"`
 	LastRefreshError  string        `json:"last_refresh_error,omitempty"`
 	LastRefreshErrAt  time.Time     `json:"last_refresh_error_at,omitzero"`
+	// ClipboardClearSeconds: how long the tray leaves a copied bearer on the clipboard
+	// (nil = 60 s, 0 = never).
+	ClipboardClearSeconds *int `json:"clipboard_clear_seconds,omitempty"`
 
 	path string
 }

@@ -14,13 +14,10 @@ import (
 const demoRedirectURI = "http://localhost:47720/callback"
 
 // cmdDemo runs the built-in emulator of the Athom cloud and a Homey: `demo serve` standalone, or
-// `demo COMMAND ...` in-process with its own config folder and keychain namespace ("homeytray-demo"),
-// so that nothing touches a real sign-in.
+// the tray (`demo`) or a command (`demo COMMAND ...`) against it in-process, with their own config
+// folder and keychain namespace ("homeytray-demo"), so that nothing touches a real sign-in.
 func cmdDemo(ctx context.Context, a *app, args []string) error {
-	if len(args) == 0 {
-		return usageErrorf("demo: name a command to run against the emulator, e.g. '%s demo login' (the tray comes in a later release)", "homeytray")
-	}
-	if args[0] == "serve" {
+	if len(args) > 0 && args[0] == "serve" {
 		return demoServe(ctx, a, args[1:])
 	}
 	if a.demo {
@@ -60,6 +57,9 @@ func cmdDemo(ctx context.Context, a *app, args []string) error {
 			return v
 		}
 		return outer(k)
+	}
+	if len(args) == 0 {
+		return a.runTray(ctx)
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {

@@ -39,6 +39,7 @@ func explain(err error, prog string) (msg, hint string, code int) {
 		pe   *auth.PortInUseError
 		ce   *ConfigError
 		apiE *homey.APIError
+		te   *trayError
 	)
 	switch {
 	case errors.Is(err, errSilentOK):
@@ -47,6 +48,10 @@ func explain(err error, prog string) (msg, hint string, code int) {
 		return "", "", exitError
 	case errors.Is(err, errSilentAuth):
 		return "", "", exitAuth
+	case errors.As(err, &te) && te.signIn:
+		return te.msg, "Run: " + prog + " login (or use Log in… in the tray)", exitAuth
+	case errors.As(err, &te):
+		return te.msg, "", exitError
 	case errors.As(err, &ue):
 		return ue.msg, "Run '" + prog + " help' for usage.", exitUsage
 	case errors.Is(err, errNotSetUp):

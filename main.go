@@ -25,6 +25,7 @@ const (
 )
 
 func main() {
+	attachConsole(os.Args[1:])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
@@ -49,8 +50,10 @@ func commands() []command {
 		{"use", "NAME|ID", "select the default Homey", cmdUse},
 		{"token", "[--homey NAME|ID] [--format raw|header|json|env|curl] [--cloud]", "print a fresh Homey bearer token", cmdToken},
 		{"devices", "[--homey NAME|ID] [--json]", "list the devices of a Homey", cmdDevices},
+		{"tray", "", "run the tray (the same as no command)", cmdTray},
+		{"autostart", "on|off|status", "start the tray when you log in", cmdAutostart},
 		{"demo", "[COMMAND ... | serve [--addr ADDR] [--redirect-uri URI] [--access-token-ttl D] [--session-ttl D] [--state-file F]]",
-			"run a command against the built-in emulator (no account needed), or serve it", cmdDemo},
+			"the tray (or a command) against the built-in emulator (no account needed), or serve it", cmdDemo},
 	}
 }
 
@@ -83,9 +86,7 @@ func (a *app) main(ctx context.Context, args []string) int {
 		}
 	}
 	if len(args) == 0 {
-		// The tray face arrives with the next release; until then the bare command explains itself.
-		a.usage(a.stderr)
-		return exitUsage
+		return a.exit(a.runTray(ctx))
 	}
 	name, rest := args[0], args[1:]
 	if name == "help" {

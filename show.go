@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/tray"
 )
 
 var tokenFormats = []string{"raw", "header", "json", "env", "curl"}
@@ -26,10 +27,24 @@ func cmdToken(ctx context.Context, a *app, args []string) error {
 	if !contains(tokenFormats, *format) {
 		return usageErrorf("token: --format must be one of %s", strings.Join(tokenFormats, ", "))
 	}
-	if *cloud {
-		if *name != "" {
-			return usageErrorf("token: --cloud and --homey exclude each other")
+	if *cloud && *name != "" {
+		return usageErrorf("token: --cloud and --homey exclude each other")
+	}
+	if ans, ok, err := a.askTray(ctx, tray.Request{Op: "token", Homey: *name, Cloud: *cloud}); ok {
+		if err != nil {
+			return err
 		}
+		var expiry time.Time
+		if ans.ExpiresAt != nil {
+			expiry = *ans.ExpiresAt
+		}
+		prefix := "HOMEY"
+		if *cloud {
+			prefix = "ATHOM"
+		}
+		return printToken(a, *format, ans.Token, ans.HomeyID, ans.BaseURL, expiry, prefix)
+	}
+	if *cloud {
 		t, err := a.tokens.Token()
 		if err != nil {
 			return err
@@ -155,28 +170,32 @@ func cmdDevices(ctx context.Context, a *app, args []string) error {
 	if err := a.parse(fs, args, 0); err != nil {
 		return err
 	}
+	if ans, ok, err := a.askTray(ctx, tray.Request{Op: "devices", Homey: *name}); ok {
+		if err != nil {
+			return err
+		}
+		devices, zones, err := trayDevices(ans)
+		if err != nil {
+			return err
+		}
+		return showDevices(a, devices, zones, *asJSON)
+	}
 	h, bs, err := a.homeyBearers(ctx, *name)
 	if err != nil {
 		return err
 	}
 	cctx, cancel := withTimeout(ctx)
 	defer cancel()
-	var devices map[string]homey.Device
-	var zones map[string]homey.Zone
-	err = bs.Do(cctx, h, func(ctx context.Context, c *homey.Client, bearer string) error {
-		var err error
-		if devices, err = c.Devices(ctx, bearer); err != nil {
-			return err
-		}
-		if !*asJSON {
-			zones, err = c.Zones(ctx, bearer)
-		}
-		return err
-	})
+	devices, zones, err := fetchDevices(cctx, h, bs, !*asJSON)
 	if err != nil {
-		return fmt.Errorf("list the devices of %s: %w", h.Name, err)
+		return err
 	}
-	if *asJSON {
+	return showDevices(a, devices, zones, *asJSON)
+}
+
+// showDevices prints the table, or with asJSON the Homey's own objects keyed by id.
+func showDevices(a *app, devices map[string]homey.Device, zones map[string]homey.Zone, asJSON bool) error {
+	if asJSON {
 		raw := make(map[string]json.RawMessage, len(devices))
 		for id, d := range devices {
 			raw[id] = d.Raw
@@ -184,6 +203,27 @@ func cmdDevices(ctx context.Context, a *app, args []string) error {
 		return writeJSON(a, raw)
 	}
 	return printDevices(a, devices, zones)
+}
+
+// fetchDevices lists a Homey's devices (and zones, for the table), signing in to the Homey again
+// once if it says 401.
+func fetchDevices(ctx context.Context, h homey.Homey, bs *homey.Bearers, withZones bool) (map[string]homey.Device, map[string]homey.Zone, error) {
+	var devices map[string]homey.Device
+	var zones map[string]homey.Zone
+	err := bs.Do(ctx, h, func(ctx context.Context, c *homey.Client, bearer string) error {
+		var err error
+		if devices, err = c.Devices(ctx, bearer); err != nil {
+			return err
+		}
+		if withZones {
+			zones, err = c.Zones(ctx, bearer)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("list the devices of %s: %w", h.Name, err)
+	}
+	return devices, zones, nil
 }
 
 func printDevices(a *app, devices map[string]homey.Device, zones map[string]homey.Zone) error {

@@ -1,14 +1,30 @@
 #!/usr/bin/env bash
 # Installs what the tests need on Debian, as root, only when something is missing:
 # a D-Bus daemon, gnome-keyring (the real Secret Service), Chromium (the real browser of the
-# sign-in test). Node.js/npm come with the machine; the conformance test installs homey-api itself.
+# sign-in test), and for the tray: Xvfb, dunst (notifications), xclip (the clipboard), a headless
+# StatusNotifierWatcher and desktop-file-validate (the autostart entry).
+# `deps.sh screenshot` also installs what `make screenshot` needs: xfce4-panel (a real tray
+# host), xdotool (the mouse) and ImageMagick (the picture).
+# Node.js/npm come with the machine; the conformance test installs homey-api itself.
 set -euo pipefail
 need=()
 command -v dbus-daemon >/dev/null || need+=(dbus-daemon dbus-bin)
+command -v dbus-monitor >/dev/null || need+=(dbus-bin)
 command -v gdbus >/dev/null || need+=(libglib2.0-bin)
 command -v gnome-keyring-daemon >/dev/null || need+=(gnome-keyring)
 command -v chromium >/dev/null || need+=(chromium)
 command -v secret-tool >/dev/null || need+=(libsecret-tools)
+command -v Xvfb >/dev/null || need+=(xvfb)
+command -v dunst >/dev/null || need+=(dunst)
+command -v xclip >/dev/null || need+=(xclip)
+command -v status-notifier-watcher >/dev/null || need+=(haskell-status-notifier-item-utils)
+command -v desktop-file-validate >/dev/null || need+=(desktop-file-utils)
+if [ "${1:-}" = screenshot ]; then
+  command -v xfce4-panel >/dev/null || need+=(xfce4-panel)
+  command -v xdotool >/dev/null || need+=(xdotool)
+  # /usr/bin: some machines have a stand-in `convert` elsewhere on PATH.
+  [ -x /usr/bin/convert ] || need+=(imagemagick)
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
   echo "deps: missing ${need[*]}: install them (Debian: apt-get install ${need[*]})" >&2

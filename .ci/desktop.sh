@@ -2,7 +2,10 @@
 # Runs a command inside a private desktop session made of real components:
 #   a private D-Bus session bus (no service activation, so nothing starts behind our back),
 #   gnome-keyring-daemon as the Secret Service, unlocked with a throwaway password,
-#   headless Chromium as $BROWSER (and as xdg-open, for pkg/browser).
+#   headless Chromium as $BROWSER (and as xdg-open, for pkg/browser),
+#   Xvfb (an X display for the clipboard: xclip), dunst (the notification server) and a
+#   StatusNotifierWatcher for the tray: the headless status-notifier-watcher, or, with
+#   HOMEYTRAY_DESKTOP_PANEL=1, a real xfce4-panel that shows the tray icon (make screenshot).
 # HOME and the XDG folders point into a temp folder, so the tests never touch the real
 # user's keychain or config. Every process is killed by PID on exit.
 set -euo pipefail
@@ -39,10 +42,36 @@ wait_for() { # wait_for SECONDS TEST...
   done
 }
 
+has_name() {
+  gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
+    --method org.freedesktop.DBus.NameHasOwner "$1" | grep -q true
+}
+
 dbus-daemon --nofork --config-file="$ci/session-bus.conf" --address="unix:path=$XDG_RUNTIME_DIR/bus" >"$RUN/dbus.log" 2>&1 &
 pids+=($!)
 export DBUS_SESSION_BUS_ADDRESS="unix:path=$XDG_RUNTIME_DIR/bus"
 wait_for 10 test -S "$XDG_RUNTIME_DIR/bus"
+
+# The tray's desktop: without its tools (.ci/deps.sh installs them) the rest still runs, and the
+# tray tests fail under CI=true or skip loudly elsewhere (HOMEYTRAY_TEST_TRAYHOST stays unset).
+x_tools=(Xvfb dunst xclip)
+if [ -n "${HOMEYTRAY_DESKTOP_PANEL:-}" ]; then x_tools+=(xfce4-panel); else x_tools+=(status-notifier-watcher); fi
+x=1
+for tool in "${x_tools[@]}"; do
+  command -v "$tool" >/dev/null || { echo "desktop: $tool is missing (run .ci/deps.sh): no tray tests" >&2; x=; }
+done
+if [ -n "$x" ]; then
+  # The X server starts while the keyring does (it is the slowest to come up). -displayfd picks
+  # a free display number and writes it to fd 3 once the server accepts clients.
+  Xvfb -displayfd 3 -screen 0 1024x600x24 -nolisten tcp 3>"$RUN/xvfb.display" >"$RUN/xvfb.log" 2>&1 &
+  pids+=($!)
+  # The tray host must be on the bus before the tray (a watcher that appears later makes
+  # systray re-register, which races). The headless watcher needs no X.
+  if [ -z "${HOMEYTRAY_DESKTOP_PANEL:-}" ]; then
+    status-notifier-watcher >"$RUN/watcher.log" 2>&1 &
+    pids+=($!)
+  fi
+fi
 
 # The password must reach the daemon's own stdin (bash gives background jobs /dev/null), with no
 # trailing newline (it would become part of the password).
@@ -50,11 +79,30 @@ export HOMEYTRAY_TEST_KEYRING_PASSWORD=homeytray-test
 gnome-keyring-daemon --foreground --unlock --components=secrets \
   < <(printf %s "$HOMEYTRAY_TEST_KEYRING_PASSWORD") >"$RUN/keyring.log" 2>&1 &
 pids+=($!)
-has_secrets() {
-  gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
-    --method org.freedesktop.DBus.NameHasOwner org.freedesktop.secrets | grep -q true
-}
-wait_for 10 has_secrets
+wait_for 10 has_name org.freedesktop.secrets
+
+if [ -n "$x" ]; then
+  wait_for 20 test -s "$RUN/xvfb.display"
+  export DISPLAY=":$(head -n1 "$RUN/xvfb.display")"
+  dunst >"$RUN/dunst.log" 2>&1 &
+  pids+=($!)
+  if [ -n "${HOMEYTRAY_DESKTOP_PANEL:-}" ]; then
+    # xfce4-panel is the StatusNotifierWatcher and the host. Its settings come from xfconfd,
+    # which the private bus cannot activate: start it by hand, with a panel that holds only the
+    # tray plugin (which runs in a child of the panel, wrapper-2.0, that ends with it).
+    mkdir -p "$XDG_CONFIG_HOME/xfce4/xfconf/xfce-perchannel-xml"
+    cp "$ci/xfce4-panel.xml" "$XDG_CONFIG_HOME/xfce4/xfconf/xfce-perchannel-xml/"
+    xfconfd=$(ls /usr/lib/*/xfce4/xfconf/xfconfd 2>/dev/null | head -n1)
+    "$xfconfd" >"$RUN/xfconfd.log" 2>&1 &
+    pids+=($!)
+    wait_for 10 has_name org.xfce.Xfconf
+    xfce4-panel --disable-wm-check >"$RUN/panel.log" 2>&1 &
+    pids+=($!)
+  fi
+  wait_for 10 has_name org.kde.StatusNotifierWatcher
+  wait_for 10 has_name org.freedesktop.Notifications
+  export HOMEYTRAY_TEST_TRAYHOST=1
+fi
 
 export HOMEYTRAY_TEST_RUN=$RUN CHROMIUM_PIDFILE=$RUN/chromium.pids
 export BROWSER="$ci/browser" PATH="$ci/bin:$PATH"

@@ -1,0 +1,214 @@
+package tray
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/homeytray/homeytray/auth"
+	"github.com/homeytray/homeytray/homey"
+	"golang.org/x/oauth2"
+)
+
+// fakeCore is a Core with two Homeys (one selected) and programmable errors.
+type fakeCore struct {
+	homeys   []homey.Homey
+	selected string
+	expiry   time.Time
+	err      error // returned by every call when set
+	reloads  int
+	bearerOf []string // the ids Bearer was called with
+	devices  map[string]homey.Device
+}
+
+func newFakeCore() *fakeCore {
+	kitchen := json.RawMessage(`{"id":"d1","name":"Lamp","zone":"z1","extra":{"kept":true}}`)
+	return &fakeCore{
+		homeys: []homey.Homey{
+			{ID: "h-home", Name: "Home"},
+			{ID: "h-cabin", Name: "Cabin"},
+			{ID: "h-cabin2", Name: "cabin"},
+		},
+		selected: "h-home",
+		expiry:   time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC),
+		devices: map[string]homey.Device{
+			"d1": {ID: "d1", Name: "Lamp", Zone: "z1", Raw: kitchen},
+			"d2": {ID: "d2", Name: "Plug", Zone: "z1"}, // no Raw: encoded from the fields
+		},
+	}
+}
+
+func (f *fakeCore) Account(context.Context) (Account, error) { return Account{Name: "Ada"}, f.err }
+func (f *fakeCore) AccessToken(context.Context) (*oauth2.Token, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	return &oauth2.Token{AccessToken: "fake-access", Expiry: f.expiry}, nil
+}
+func (f *fakeCore) Bearer(_ context.Context, id string) (*homey.Bearer, error) {
+	f.bearerOf = append(f.bearerOf, id)
+	if f.err != nil {
+		return nil, f.err
+	}
+	if id == "" {
+		id = f.selected
+	}
+	return &homey.Bearer{Token: "fake-bearer-" + id, HomeyID: id, BaseURL: "https://" + id + ".test"}, nil
+}
+func (f *fakeCore) Homeys(context.Context) ([]homey.Homey, string, error) {
+	return f.homeys, f.selected, f.err
+}
+func (f *fakeCore) Select(id string) error { f.selected = id; return f.err }
+func (f *fakeCore) Devices(_ context.Context, id string) (map[string]homey.Device, map[string]homey.Zone, error) {
+	if f.err != nil {
+		return nil, nil, f.err
+	}
+	if !slices.ContainsFunc(f.homeys, func(h homey.Homey) bool { return h.ID == id }) {
+		return nil, nil, fmt.Errorf("devices of %q: no such Homey", id)
+	}
+	return f.devices, map[string]homey.Zone{"z1": {ID: "z1", Name: "Kitchen"}}, nil
+}
+func (f *fakeCore) Login(context.Context) error  { return f.err }
+func (f *fakeCore) Logout(context.Context) error { return f.err }
+func (f *fakeCore) Reload() error                { f.reloads++; return f.err }
+
+func TestScriptToken(t *testing.T) {
+	for _, tc := range []struct {
+		homey, wantID, wantErr string
+		bearerArg              string
+	}{
+		{homey: "", wantID: "h-home", bearerArg: ""}, // the selected Homey, no lookup
+		{homey: "h-cabin", wantID: "h-cabin", bearerArg: "h-cabin"},
+		{homey: "HOME", wantID: "h-home", bearerArg: "h-home"},
+		{homey: "h-cabin2", wantID: "h-cabin2", bearerArg: "h-cabin2"}, // an id wins over names
+		{homey: "Cabin", wantErr: `ambiguous Homey name: "Cabin" matches 2 Homeys, use its id`},
+		{homey: "Garage", wantErr: `no Homey of this account is called "Garage"`},
+	} {
+		t.Run(tc.homey, func(t *testing.T) {
+			core := newFakeCore()
+			a := scriptHandler(core, nil)(t.Context(), Request{Op: "token", Homey: tc.homey})
+			if a.Error != tc.wantErr {
+				t.Fatalf("error %q; want %q", a.Error, tc.wantErr)
+			}
+			if tc.wantErr != "" {
+				if a.Token != "" || a.SignIn || len(core.bearerOf) != 0 {
+					t.Errorf("failed answer %+v, Bearer calls %q", a, core.bearerOf)
+				}
+				return
+			}
+			want := Answer{Token: "fake-bearer-" + tc.wantID, HomeyID: tc.wantID, BaseURL: "https://" + tc.wantID + ".test"}
+			if !reflect.DeepEqual(a, want) {
+				t.Errorf("answer %+v; want %+v", a, want)
+			}
+			if len(core.bearerOf) != 1 || core.bearerOf[0] != tc.bearerArg {
+				t.Errorf("Bearer called with %q; want [%q]", core.bearerOf, tc.bearerArg)
+			}
+		})
+	}
+}
+
+func TestScriptCloudToken(t *testing.T) {
+	core := newFakeCore()
+	h := scriptHandler(core, nil)
+	a := h(t.Context(), Request{Op: "token", Cloud: true})
+	if a.Token != "fake-access" || a.ExpiresAt == nil || !a.ExpiresAt.Equal(core.expiry) || a.Error != "" {
+		t.Errorf("cloud token: %+v", a)
+	}
+	core.expiry = time.Time{} // a personal access token: expiry unknown
+	if a := h(t.Context(), Request{Op: "token", Cloud: true}); a.Token != "fake-access" || a.ExpiresAt != nil {
+		t.Errorf("cloud token without expiry: %+v", a)
+	}
+	if a := h(t.Context(), Request{Op: "token", Cloud: true, Homey: "Home"}); a.Error == "" || a.Token != "" {
+		t.Errorf("cloud token for a Homey: %+v; want an error", a)
+	}
+}
+
+func TestScriptDevices(t *testing.T) {
+	core := newFakeCore()
+	a := scriptHandler(core, nil)(t.Context(), Request{Op: "devices"})
+	if a.Error != "" || a.HomeyID != "h-home" {
+		t.Fatalf("devices: %+v", a)
+	}
+	var devices map[string]map[string]any
+	if err := json.Unmarshal(a.Devices, &devices); err != nil {
+		t.Fatal(err)
+	}
+	if devices["d1"]["extra"] == nil {
+		t.Errorf("d1 = %v; want the Homey's whole object (with \"extra\")", devices["d1"])
+	}
+	if devices["d2"]["name"] != "Plug" {
+		t.Errorf("d2 = %v; want its fields", devices["d2"])
+	}
+	var zones map[string]homey.Zone
+	if err := json.Unmarshal(a.Zones, &zones); err != nil || zones["z1"].Name != "Kitchen" {
+		t.Errorf("zones %s: %v", a.Zones, err)
+	}
+
+	if a := scriptHandler(core, nil)(t.Context(), Request{Op: "devices", Homey: "h-cabin"}); a.Error != "" || a.HomeyID != "h-cabin" {
+		t.Errorf("devices of h-cabin: %+v", a)
+	}
+}
+
+func TestScriptDevicesNoSelection(t *testing.T) {
+	core := newFakeCore()
+	core.selected = ""
+	h := scriptHandler(core, nil)
+	if a := h(t.Context(), Request{Op: "devices"}); a.Error != errNoSelection.Error() {
+		t.Errorf("several Homeys, none selected: %+v", a)
+	}
+	core.homeys = core.homeys[1:2]
+	if a := h(t.Context(), Request{Op: "devices"}); a.Error != "" || a.HomeyID != "h-cabin" {
+		t.Errorf("one Homey, none selected: %+v", a)
+	}
+	core.homeys = nil
+	if a := h(t.Context(), Request{Op: "devices"}); a.Error != errNoHomeys.Error() {
+		t.Errorf("no Homeys: %+v", a)
+	}
+}
+
+func TestScriptErrors(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		signIn bool
+	}{
+		{fmt.Errorf("load the token: %w", auth.ErrNotSignedIn), true},
+		{fmt.Errorf("refresh: %w", auth.ErrSignInGone), true},
+		{errors.New("api.athom.com: unreachable\nsecond line"), false},
+	} {
+		core := newFakeCore()
+		core.err = tc.err
+		h := scriptHandler(core, nil)
+		for _, r := range []Request{{Op: "token"}, {Op: "token", Cloud: true}, {Op: "devices"}, {Op: "token", Homey: "Home"}} {
+			a := h(t.Context(), r)
+			if a.Error == "" || strings.Contains(a.Error, "\n") || a.SignIn != tc.signIn || a.Token != "" {
+				t.Errorf("%+v with %q: %+v; want one line, SignIn %v", r, tc.err, a, tc.signIn)
+			}
+		}
+	}
+}
+
+func TestScriptChangedAndPing(t *testing.T) {
+	core := newFakeCore()
+	redraws := 0
+	h := scriptHandler(core, func() { redraws++ })
+	if a := h(t.Context(), Request{Op: "changed"}); !reflect.DeepEqual(a, Answer{}) || core.reloads != 1 || redraws != 1 {
+		t.Errorf("changed: %+v, %d reloads, %d redraws", a, core.reloads, redraws)
+	}
+	core.err = fmt.Errorf("read the config: %w", os.ErrPermission)
+	if a := h(t.Context(), Request{Op: "changed"}); a.Error == "" || redraws != 2 {
+		t.Errorf("changed, reload failing: %+v, %d redraws; want an error and a redraw", a, redraws)
+	}
+	if a := h(t.Context(), Request{Op: "ping"}); a.PID != os.Getpid() {
+		t.Errorf("ping: %+v", a)
+	}
+	if a := h(t.Context(), Request{Op: "bogus"}); a.Error != `unknown request "bogus"` {
+		t.Errorf("unknown op: %+v", a)
+	}
+}

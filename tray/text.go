@@ -1,0 +1,525 @@
+package tray
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/homeytray/homeytray/auth"
+	"github.com/homeytray/homeytray/homey"
+)
+
+// This file holds every sentence the tray shows (menu labels, the status line, notifications,
+// errors) and the small pure decisions behind them. Nothing here touches systray, the clipboard
+// or the network, and nothing here ever formats a token.
+
+// Menu labels, exactly as SPEC §5 names them (tests find items by these).
+const (
+	labelCopy      = "Copy bearer token"
+	labelHomeys    = "Homeys"
+	labelDevices   = "Devices"
+	labelLogin     = "Log in…"
+	labelLogout    = "Log out"
+	labelAutostart = "Start at login"
+	labelQuit      = "Quit"
+
+	labelNotSignedIn = "Not signed in"
+	labelNoDevices   = "No devices"
+	labelLoading     = "Loading…"
+	labelNoZone      = "Other devices"
+)
+
+// noTrayHostText is said on stderr when no panel hosts tray icons.
+const noTrayHostText = "no system tray host (StatusNotifierWatcher) is running: the icon appears once a panel " +
+	"with a system tray starts; the menu, the notifications and the script socket work meanwhile"
+
+// phase is what the status line and the icon show.
+type phase int
+
+const (
+	phaseLoading   phase = iota // before the first answer of the Core
+	phaseSignedOut              // not signed in
+	phaseSignedIn               // signed in and the last refresh worked (or failed only on the network)
+	phaseAttention              // the sign-in needs the user: gone (invalid_grant), missing, keychain unusable
+)
+
+// statusLine is the disabled first menu item.
+func statusLine(p phase, acc Account, reason error, title string) string {
+	switch p {
+	case phaseSignedIn:
+		return "Signed in as " + accountName(acc)
+	case phaseSignedOut:
+		return labelNotSignedIn
+	case phaseAttention:
+		return "Sign-in needs attention: " + attentionReason(reason)
+	}
+	return title // loading: a few milliseconds at start
+}
+
+// tooltip is the icon's tooltip (the SNI ToolTip on Linux).
+func tooltip(p phase, acc Account, reason error, title string) string {
+	if p == phaseLoading {
+		return title
+	}
+	return title + " — " + statusLine(p, acc, reason, title)
+}
+
+// accountName is the full name, else the e-mail address.
+func accountName(acc Account) string {
+	if n := oneLine(acc.Name, 80); n != "" {
+		return n
+	}
+	if e := oneLine(acc.Email, 80); e != "" {
+		return e
+	}
+	return "your Athom account"
+}
+
+// loginLabel: the one item that signs in or out. Signed out, or a sign-in that is gone or
+// missing, offers "Log in…"; anything else (signed in, keychain trouble) offers "Log out".
+func loginLabel(p phase, reason error) string {
+	if wantsLogin(p, reason) {
+		return labelLogin
+	}
+	return labelLogout
+}
+
+func wantsLogin(p phase, reason error) bool {
+	switch p {
+	case phaseSignedOut, phaseLoading:
+		return true
+	case phaseAttention:
+		return errors.Is(reason, auth.ErrSignInGone) || errors.Is(reason, auth.ErrNotSignedIn)
+	}
+	return false
+}
+
+// attentionReason is the short reason after "Sign-in needs attention: ".
+func attentionReason(err error) string {
+	var ke *auth.KeychainError
+	switch {
+	case err == nil:
+		return "unknown problem"
+	case errors.Is(err, auth.ErrSignInGone):
+		return "Athom no longer accepts it, log in again"
+	case errors.Is(err, auth.ErrNotSignedIn):
+		return "the saved sign-in is missing, log in again"
+	case errors.As(err, &ke):
+		switch ke.Kind {
+		case auth.Locked:
+			return "the keychain is locked"
+		case auth.Unavailable:
+			return "no keychain is available"
+		case auth.Timeout:
+			return "the keychain does not answer"
+		}
+		return "the keychain failed"
+	}
+	return errorText(err)
+}
+
+// errNoClipboard: there is no tool to reach the clipboard (Linux: xclip, xsel or wl-clipboard).
+var errNoClipboard = errors.New("no clipboard tool")
+
+// errorText is one line for the user, without a secret, for any error of the Core, the
+// clipboard or autostart. The script socket uses it for Answer.Error as well.
+func errorText(err error) string {
+	var (
+		ke *auth.KeychainError
+		ae *homey.APIError
+	)
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, auth.ErrSignInGone):
+		return "the sign-in is no longer valid: log in again"
+	case errors.Is(err, auth.ErrNotSignedIn):
+		return "not signed in"
+	case errors.As(err, &ke):
+		return clean(ke.Error())
+	case errors.Is(err, auth.ErrAccessDenied):
+		return "access was denied in the browser"
+	case errors.Is(err, auth.ErrLoginTimeout):
+		return "the sign-in timed out"
+	case errors.Is(err, errNoClipboard):
+		return "no clipboard tool found: install xclip, xsel or wl-clipboard, then restart the tray"
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	case isNetwork(err):
+		return "cannot reach the server: " + netCause(err)
+	case errors.Is(err, homey.ErrSubscriptionInactive):
+		return "the Homey's subscription is inactive"
+	case homey.IsUnauthorized(err):
+		return "the server refused the token (HTTP 401)"
+	case errors.As(err, &ae) && ae.StatusCode >= 500:
+		return fmt.Sprintf("the server had a problem (HTTP %d); try again in a moment", ae.StatusCode)
+	}
+	return clean(err.Error())
+}
+
+// isNetwork: the server could not be reached or did not answer in time. (Not net.Error:
+// *fs.PathError satisfies it too.)
+func isNetwork(err error) bool {
+	var (
+		oe *net.OpError
+		de *net.DNSError
+		ue *url.Error
+	)
+	return errors.As(err, &oe) || errors.As(err, &de) || errors.As(err, &ue) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// netCause names the cause of a network error without addresses, ports or URLs.
+func netCause(err error) string {
+	var de *net.DNSError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded):
+		return "no answer in time"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "the connection was reset"
+	case errors.As(err, &de):
+		return "cannot find " + oneLine(de.Name, 80)
+	}
+	return "network error"
+}
+
+// clean makes a lower layer's message one short line and blanks anything that looks like a
+// token (a long run of token characters), in case a message ever quoted one.
+func clean(s string) string {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	return oneLine(redact(s), 160)
+}
+
+// redact replaces every run of 40 or more token characters (base64url, JWT dots) with "…".
+// Homey ids (24 hex digits) and UUIDs (36) stay readable.
+func redact(s string) string {
+	isTok := func(r rune) bool {
+		return r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("-_.~+/=", r))
+	}
+	var b strings.Builder
+	run := 0
+	for i, r := range s {
+		if isTok(r) {
+			run++
+			continue
+		}
+		b.WriteString(redactRun(s[i-run : i]))
+		b.WriteRune(r)
+		run = 0
+	}
+	b.WriteString(redactRun(s[len(s)-run:]))
+	return b.String()
+}
+
+func redactRun(s string) string {
+	if len(s) >= 40 {
+		return "…"
+	}
+	return s
+}
+
+// oneLine turns control characters and runs of spaces into one space and cuts s to max runes.
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
+	}), " ")
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	return string([]rune(s)[:max-1]) + "…"
+}
+
+// sentence capitalises the first letter and ends s with a full stop.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	s = string(unicode.ToUpper(r)) + s[n:]
+	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "…") {
+		s += "."
+	}
+	return s
+}
+
+// menuLabel escapes text for a menu label: dbusmenu (Linux, BSD) reads "_" as a mnemonic
+// marker and Windows reads "&"; doubling them shows them literally. goos is runtime.GOOS.
+func menuLabel(s, goos string) string {
+	s = oneLine(s, 120)
+	switch goos {
+	case "windows":
+		return strings.ReplaceAll(s, "&", "&&")
+	case "darwin":
+		return s
+	}
+	return strings.ReplaceAll(s, "_", "__")
+}
+
+// hhmm is a wall-clock time in the local zone, e.g. "14:05".
+func hhmm(t time.Time) string { return t.Local().Format("15:04") }
+
+// shortDuration: "45 s", "60 s", "5 min", "1 h".
+func shortDuration(d time.Duration) string {
+	switch {
+	case d < 2*time.Minute:
+		return fmt.Sprintf("%d s", int(d.Round(time.Second)/time.Second))
+	case d < 2*time.Hour:
+		return fmt.Sprintf("%d min", int(d.Round(time.Minute)/time.Minute))
+	}
+	return fmt.Sprintf("%d h", int(d.Round(time.Hour)/time.Hour))
+}
+
+// note is one desktop notification.
+type note struct{ title, body string }
+
+// copiedNote confirms a copied bearer. Homey session lifetimes are unknown, so it says when
+// the Homey last accepted the bearer, never when it expires.
+func copiedNote(b *homey.Bearer, homeyName string, clearAfter time.Duration) note {
+	var parts []string
+	switch name := oneLine(homeyName, 60); {
+	case !b.ConfirmedAt.IsZero() && name != "":
+		parts = append(parts, fmt.Sprintf("Confirmed valid at %s by %s.", hhmm(b.ConfirmedAt), name))
+	case !b.ConfirmedAt.IsZero():
+		parts = append(parts, fmt.Sprintf("Confirmed valid at %s.", hhmm(b.ConfirmedAt)))
+	case name != "":
+		parts = append(parts, "For "+name+".")
+	}
+	if clearAfter > 0 {
+		parts = append(parts, "The clipboard is cleared in "+shortDuration(clearAfter)+".")
+	}
+	return note{"Bearer token copied", strings.Join(parts, " ")}
+}
+
+// deviceCopiedNote confirms a copied device id (not a secret, so it is not cleared).
+func deviceCopiedNote(name string) note {
+	return note{"Device ID copied", oneLine(name, 80)}
+}
+
+// failNote reports a failed action the user asked for.
+func failNote(what string, err error) note {
+	return note{what, sentence(errorText(err))}
+}
+
+// Titles of failNote.
+const (
+	titleCopyFailed      = "Could not copy the bearer token"
+	titleDeviceFailed    = "Could not copy the device ID"
+	titleLoginFailed     = "Sign-in failed"
+	titleLogoutFailed    = "Sign-out failed"
+	titleSelectFailed    = "Could not select the Homey"
+	titleAutostartFailed = "Start at login"
+)
+
+// attentionNote is the one notification of an incident that needs the user.
+func attentionNote(err error) note {
+	const title = "Sign-in needs attention"
+	switch {
+	case errors.Is(err, auth.ErrSignInGone):
+		return note{title, "Athom no longer accepts the saved sign-in. Choose “Log in…” in the tray menu."}
+	case errors.Is(err, auth.ErrNotSignedIn):
+		return note{title, "The saved sign-in is missing. Choose “Log in…” in the tray menu."}
+	}
+	return note{title, sentence(errorText(err))}
+}
+
+// offlineNote is the one notification of a network outage that outlasted the access token.
+func offlineNote(err error, expiry time.Time) note {
+	return note{"Cannot renew the sign-in",
+		fmt.Sprintf("The access token expired at %s and could not be renewed (%s). Retrying in the background.",
+			hhmm(expiry), errorText(err))}
+}
+
+// incidentKind orders the kinds of failure: a worse kind replaces a milder one.
+type incidentKind int
+
+const (
+	incidentNone      incidentKind = iota
+	incidentNetwork                // transient: network, server errors; retried with backoff
+	incidentAttention              // needs the user: sign-in gone or missing, keychain unusable
+)
+
+// classify sorts a refresh error.
+func classify(err error) incidentKind {
+	var ke *auth.KeychainError
+	if errors.Is(err, auth.ErrSignInGone) || errors.Is(err, auth.ErrNotSignedIn) || errors.As(err, &ke) {
+		return incidentAttention
+	}
+	return incidentNetwork
+}
+
+// incidents decides which failures are worth a notification: at most one per incident. An
+// incident starts with the first failure and ends with end (a refresh worked, or the user signed
+// in or out). A network incident notifies only once it outlasts the access token (now past
+// deadline; a zero deadline, an unknown expiry, never does). A worse kind (network → attention)
+// starts a new incident.
+type incidents struct {
+	kind     incidentKind
+	notified bool
+}
+
+// fail records a failure of kind k at now; it reports whether to notify now.
+func (s *incidents) fail(k incidentKind, now, deadline time.Time) bool {
+	if k > s.kind {
+		s.kind, s.notified = k, false
+	}
+	if s.notified {
+		return false
+	}
+	if s.kind == incidentNetwork && (deadline.IsZero() || now.Before(deadline)) {
+		return false
+	}
+	s.notified = true
+	return true
+}
+
+// end closes the incident, if any; it reports whether one was open.
+func (s *incidents) end() bool {
+	open := s.kind != incidentNone
+	*s = incidents{}
+	return open
+}
+
+// Backoff bounds: the first retry after 2.5–5 s, doubling up to the cap.
+const (
+	backoffBase      = 5 * time.Second
+	backoffCap       = 5 * time.Minute  // network errors
+	backoffCapAttend = 30 * time.Minute // needs the user: retry rarely (an unlock prompt each time)
+)
+
+// backoff is the wait before retry number attempt (0-based): d = base·2^attempt capped at max,
+// with "equal jitter" in [d/2, d]. rnd is in [0, 1).
+func backoff(attempt int, rnd float64, max time.Duration) time.Duration {
+	d := backoffBase
+	for i := 0; i < attempt && d < max; i++ {
+		d *= 2
+	}
+	d = min(d, max)
+	return d/2 + time.Duration(rnd*float64(d/2))
+}
+
+// deviceGroup is one zone of the Devices submenu.
+type deviceGroup struct {
+	zone    string
+	zoneID  string // "" for the group of devices without a known zone
+	devices []deviceRef
+}
+
+type deviceRef struct{ id, name string }
+
+// groupDevices groups devices by zone, zones sorted by name, devices by name (case-insensitive,
+// ties by id). A device whose zone is unknown goes to "Other devices".
+func groupDevices(devices map[string]homey.Device, zones map[string]homey.Zone) []deviceGroup {
+	byZone := map[string]*deviceGroup{}
+	for id, d := range devices {
+		if d.ID != "" {
+			id = d.ID
+		}
+		name := oneLine(d.Name, 80)
+		if name == "" {
+			name = id
+		}
+		zoneID, zone := "", labelNoZone // unknown zones share the last group
+		if z, ok := zones[d.Zone]; ok && oneLine(z.Name, 80) != "" {
+			zoneID, zone = d.Zone, oneLine(z.Name, 80)
+		}
+		g := byZone[zoneID]
+		if g == nil {
+			g = &deviceGroup{zone: zone, zoneID: zoneID}
+			byZone[zoneID] = g
+		}
+		g.devices = append(g.devices, deviceRef{id: id, name: name})
+	}
+	out := make([]deviceGroup, 0, len(byZone))
+	for _, g := range byZone {
+		sort.Slice(g.devices, func(i, j int) bool {
+			a, b := g.devices[i], g.devices[j]
+			return less(a.name, b.name, a.id, b.id)
+		})
+		out = append(out, *g)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if (a.zoneID == "") != (b.zoneID == "") {
+			return b.zoneID == ""
+		}
+		return less(a.zone, b.zone, a.zoneID, b.zoneID)
+	})
+	return out
+}
+
+// less orders names case-insensitively, then exactly, then by id.
+func less(a, b, idA, idB string) bool {
+	if la, lb := strings.ToLower(a), strings.ToLower(b); la != lb {
+		return la < lb
+	}
+	if a != b {
+		return a < b
+	}
+	return idA < idB
+}
+
+// entry is one item of a submenu: a Homey, a zone header or a device.
+type entry struct {
+	label   string // as shown, before menuLabel escaping
+	value   string // the Homey or device id; "" = a disabled line (zone header, placeholder)
+	checked bool
+}
+
+// homeyEntries: one checkbox per Homey, the selected one checked. Equal names get a short id.
+func homeyEntries(list []homey.Homey, selected string) []entry {
+	count := map[string]int{}
+	for _, h := range list {
+		count[homeyName(h)]++
+	}
+	out := make([]entry, 0, len(list))
+	for _, h := range list {
+		name := homeyName(h)
+		if count[name] > 1 {
+			name += " (" + h.ID[:min(len(h.ID), 6)] + ")"
+		}
+		out = append(out, entry{label: name, value: h.ID, checked: h.ID == selected})
+	}
+	return out
+}
+
+func homeyName(h homey.Homey) string {
+	if n := oneLine(h.Name, 60); n != "" {
+		return n
+	}
+	return h.ID
+}
+
+// deviceEntries: per zone a disabled header, then its devices; or one disabled line that says
+// why there is nothing to show.
+func deviceEntries(groups []deviceGroup, err error, loading bool) []entry {
+	switch {
+	case loading:
+		return []entry{{label: labelLoading}}
+	case len(groups) == 0 && err != nil:
+		return []entry{{label: "Could not load the devices: " + errorText(err)}}
+	case len(groups) == 0:
+		return []entry{{label: labelNoDevices}}
+	}
+	var out []entry
+	for _, g := range groups {
+		out = append(out, entry{label: g.zone})
+		for _, d := range g.devices {
+			out = append(out, entry{label: d.name, value: d.id})
+		}
+	}
+	return out
+}

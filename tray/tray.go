@@ -1,0 +1,458 @@
+// Package tray is the tray face of homeytray: a status-area icon whose click copies a fresh
+// Homey bearer, a menu (sign-in state, Homeys, devices, sign in or out, start at login), a
+// background refresh that keeps the sign-in fresh and says so once when it needs the user, and
+// the script socket through which the command line asks the running tray for tokens.
+//
+// The package only wires: everything it knows about accounts, tokens and Homeys comes from a
+// [Core] that main implements. All user-facing text is in text.go.
+package tray
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"runtime"
+	"sync"
+	"time"
+
+	"fyne.io/systray"
+	"github.com/gen2brain/beeep"
+	"golang.org/x/oauth2"
+
+	"github.com/homeytray/homeytray/homey"
+)
+
+// Core is what the tray needs from the application; main implements it. Every method may block
+// on the network or the keychain; the tray calls them off the systray event goroutine. Errors
+// are the auth and homey errors, wrapped (errors.Is and errors.As work: auth.ErrNotSignedIn,
+// auth.ErrSignInGone, *auth.KeychainError, homey.IsUnauthorized, ...).
+type Core interface {
+	// Account is who is signed in (config and keychain); auth.ErrNotSignedIn when signed out.
+	Account(ctx context.Context) (Account, error)
+	// AccessToken is a valid Athom access token, renewed when near expiry (and saved). A zero
+	// Expiry means unknown (a personal access token).
+	AccessToken(ctx context.Context) (*oauth2.Token, error)
+	// Bearer is a usable bearer for a Homey ("" = the selected one): from memory while trusted.
+	Bearer(ctx context.Context, homeyID string) (*homey.Bearer, error)
+	// Homeys is the account's Homeys (cached; fetched when unknown) and the selected one's id.
+	Homeys(ctx context.Context) (list []homey.Homey, selected string, err error)
+	// Select makes homeyID the selected Homey (the setting `homeytray use` changes).
+	Select(homeyID string) error
+	// Devices lists a Homey's devices and zones, keyed by id.
+	Devices(ctx context.Context, homeyID string) (map[string]homey.Device, map[string]homey.Zone, error)
+	// Login runs the browser sign-in: it opens the browser and waits for the callback.
+	Login(ctx context.Context) error
+	// Logout deletes the sign-in.
+	Logout(ctx context.Context) error
+	// Reload re-reads the config and keychain (the command line signed in or out).
+	Reload() error
+}
+
+// Account is the signed-in Athom user.
+type Account struct{ Name, Email string }
+
+// Options configure [Run].
+type Options struct {
+	Core Core
+	// Title is "homeytray" or "homeytray (demo)": the icon's title and tooltip and the
+	// notifications' app name.
+	Title string
+	// ClipboardClear: a copied bearer is cleared after this long if the clipboard still holds
+	// it; 0 = never (it is still cleared on Quit).
+	ClipboardClear time.Duration
+	// Autostart backs the "Start at login" checkbox; nil hides it (unsupported system).
+	Autostart Autostart
+	// Socket is the script socket's path; "" = do not serve (and no single-instance lock).
+	Socket string
+	// Logf writes one line to stderr; nil = discard.
+	Logf func(format string, args ...any)
+}
+
+// actionTimeout bounds one user action's calls to the Core (sign-in has its own timeout).
+const actionTimeout = 2 * time.Minute
+
+// Run shows the tray and blocks until the user quits or ctx is done; then it clears a bearer it
+// left on the clipboard and returns nil. It must be called from main's goroutine (systray locks
+// the OS thread). When Options.Socket is set, it first takes the single-instance lock, the
+// socket: if another tray runs it returns ErrAlreadyRunning before showing anything.
+func Run(ctx context.Context, o Options) error {
+	if o.Core == nil {
+		return errors.New("tray: no Core")
+	}
+	if o.Title == "" {
+		o.Title = "homeytray"
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	var l net.Listener
+	if o.Socket != "" {
+		var err error
+		if l, err = Listen(o.Socket); err != nil {
+			if errors.Is(err, ErrAlreadyRunning) {
+				return err
+			}
+			return fmt.Errorf("script socket: %w", err)
+		}
+		defer l.Close()
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a := newApp(ctx, cancel, o)
+	if l != nil {
+		go func() {
+			if err := Serve(ctx, l, scriptHandler(o.Core, a.reload)); err != nil && ctx.Err() == nil {
+				o.Logf("script socket: %v", err)
+			}
+		}()
+	}
+	go func() {
+		<-ctx.Done()
+		systray.Quit()
+	}()
+	// A click on the icon copies (SNI Activate on Linux, a left click on Windows). Set before
+	// Run: the item's ItemIsMenu is fixed when it is exported (TESTING.md §9). Not on macOS,
+	// where a click opens the menu (SPEC §5) and fyne would run the handler instead.
+	if runtime.GOOS != "darwin" {
+		systray.SetOnTapped(a.tapped)
+	}
+	systray.Run(a.onReady, a.onExit)
+	return nil
+}
+
+// view is what the menu shows.
+type view struct {
+	phase      phase
+	account    Account
+	reason     error // phaseAttention: why
+	homeys     []homey.Homey
+	selected   string
+	devices    []deviceGroup
+	devErr     error
+	devLoading bool
+}
+
+// app is one running tray.
+type app struct {
+	o      Options
+	ctx    context.Context
+	cancel context.CancelFunc
+	goos   string
+	clip   *clip
+	notes  *notifier
+	ref    *refresher
+
+	mu   sync.Mutex // guards v and rendering
+	v    view
+	menu *menu // set in onReady
+
+	copyMu   sync.Mutex // one copy at a time, in click order
+	selectMu sync.Mutex
+	autoMu   sync.Mutex
+
+	loginMu   sync.Mutex
+	loginStop context.CancelFunc // the running sign-in, if any
+	loginDone chan struct{}
+}
+
+func newApp(ctx context.Context, cancel context.CancelFunc, o Options) *app {
+	beeep.AppName = o.Title
+	a := &app{
+		o: o, ctx: ctx, cancel: cancel, goos: runtime.GOOS,
+		clip:  &clip{after: o.ClipboardClear},
+		notes: &notifier{app: o.Title, icon: notifyIcon(), logf: o.Logf},
+	}
+	a.ref = newRefresher(o.Core, a, a.notes.show)
+	return a
+}
+
+// onReady builds the menu and returns at once: fyne.io/systray answers GetLayout only after it
+// returned (TESTING.md §5.1). Everything that may block runs in goroutines.
+func (a *app) onReady() {
+	systray.SetTitle(a.o.Title)
+	systray.SetTooltip(a.o.Title)
+	if icon := iconFor(phaseLoading); len(icon) > 0 {
+		systray.SetIcon(icon)
+	}
+	a.mu.Lock()
+	a.menu = newMenu(a.goos, a.o.Title, a.onHomeySlot, a.onDeviceSlot)
+	a.menu.showAutostart(a.o.Autostart != nil, false)
+	a.mu.Unlock()
+
+	m := a.menu
+	a.onClick(m.copy, a.copyBearer)
+	a.onClick(m.login, a.loginOrOut)
+	a.onClick(m.autostart, a.toggleAutostart)
+	a.onClick(m.quit, systray.Quit)
+	go a.ref.run(a.ctx)
+	if a.o.Autostart != nil {
+		go a.loadAutostart()
+	}
+	if clipboardMissing() {
+		a.o.Logf("clipboard: %s", errorText(errNoClipboard))
+	}
+	if usesDBus(a.goos) {
+		go a.checkTrayHost()
+	}
+}
+
+// checkTrayHost says once on stderr when no panel hosts tray icons (fyne.io/systray's own log
+// line is terse). The menu is exported all the same, and systray registers when a host appears.
+func (a *app) checkTrayHost() {
+	if missing, err := trayHostMissing(); err == nil && missing {
+		a.o.Logf("%s", noTrayHostText)
+	}
+}
+
+// onExit runs on main's goroutine when systray quits.
+func (a *app) onExit() {
+	a.cancel()
+	a.clip.clearWithin(2 * time.Second)
+}
+
+// onClick runs fn for every click on it. systray drops a click that arrives while nobody
+// receives (TESTING.md §9), so the receiving goroutine only hands the work off.
+func (a *app) onClick(it *systray.MenuItem, fn func()) {
+	go func() {
+		for {
+			select {
+			case <-a.ctx.Done():
+				return
+			case _, ok := <-it.ClickedCh:
+				if !ok {
+					return
+				}
+				go fn()
+			}
+		}
+	}()
+}
+
+func (a *app) onHomeySlot(s *slot) {
+	a.onClick(s.item, func() {
+		if e := s.entry.Load(); e != nil && e.value != "" {
+			a.selectHomey(e.value)
+		}
+	})
+}
+
+func (a *app) onDeviceSlot(s *slot) {
+	a.onClick(s.item, func() {
+		if e := s.entry.Load(); e != nil && e.value != "" {
+			a.copyDevice(e.value, e.label)
+		}
+	})
+}
+
+// tapped is a click on the icon itself (SNI Activate, a left click on Windows): copy.
+func (a *app) tapped() { go a.copyBearer() }
+
+// reload is called by the script socket after the command line signed in or out.
+func (a *app) reload() { a.ref.request(stepsAll, true) }
+
+// update changes the view and renders it.
+func (a *app) update(fn func(v *view)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	fn(&a.v)
+	if a.menu != nil && a.ctx.Err() == nil { // after Quit, systray's connection is closing
+		a.menu.render(a.v, a.o.Title)
+	}
+}
+
+// The sink the refresher reports to.
+
+func (a *app) signedIn(acc Account) {
+	a.update(func(v *view) {
+		if v.phase != phaseSignedIn && v.phase != phaseAttention {
+			v.devLoading = true
+		}
+		v.phase, v.account, v.reason = phaseSignedIn, acc, nil
+	})
+}
+
+func (a *app) signedOut() {
+	a.update(func(v *view) { *v = view{phase: phaseSignedOut} })
+}
+
+func (a *app) attention(err error) {
+	a.update(func(v *view) { v.phase, v.reason = phaseAttention, err })
+}
+
+func (a *app) healthy() {
+	a.update(func(v *view) {
+		if v.phase == phaseAttention {
+			v.phase, v.reason = phaseSignedIn, nil
+		}
+	})
+}
+
+func (a *app) homeys(list []homey.Homey, selected string) {
+	a.update(func(v *view) {
+		if selected != v.selected {
+			v.devices, v.devErr, v.devLoading = nil, nil, selected != ""
+		}
+		v.homeys, v.selected = list, selected
+	})
+}
+
+func (a *app) devices(groups []deviceGroup, err error) {
+	a.update(func(v *view) {
+		v.devLoading = false
+		if err != nil && len(v.devices) > 0 {
+			return // keep the last good list; the refresher retries
+		}
+		v.devices, v.devErr = groups, err
+	})
+}
+
+// Actions, each in its own goroutine.
+
+func (a *app) copyBearer() {
+	a.copyMu.Lock()
+	defer a.copyMu.Unlock()
+	ctx, cancel := context.WithTimeout(a.ctx, actionTimeout)
+	defer cancel()
+	b, err := a.o.Core.Bearer(ctx, "")
+	if err != nil {
+		a.fail(titleCopyFailed, err)
+		return
+	}
+	if err := a.clip.copySecret(b.Token); err != nil {
+		a.fail(titleCopyFailed, err)
+		return
+	}
+	a.notes.show(copiedNote(b, a.homeyName(b.HomeyID), a.o.ClipboardClear))
+}
+
+func (a *app) copyDevice(id, name string) {
+	a.copyMu.Lock()
+	defer a.copyMu.Unlock()
+	if err := a.clip.copyText(id); err != nil {
+		a.fail(titleDeviceFailed, err)
+		return
+	}
+	a.notes.show(deviceCopiedNote(name))
+}
+
+func (a *app) homeyName(id string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, h := range a.v.homeys {
+		if h.ID == id {
+			return homeyName(h)
+		}
+	}
+	return ""
+}
+
+func (a *app) selectHomey(id string) {
+	a.selectMu.Lock()
+	defer a.selectMu.Unlock()
+	err := a.o.Core.Select(id)
+	a.update(func(v *view) {
+		if err == nil && id != v.selected {
+			v.selected, v.devices, v.devErr, v.devLoading = id, nil, nil, true
+		}
+	})
+	a.mu.Lock()
+	a.menu.homeyPool.recheckAll()
+	a.mu.Unlock()
+	if err != nil {
+		a.fail(titleSelectFailed, err)
+		return
+	}
+	a.ref.request(stepHomeys|stepBearer|stepDevices, false)
+}
+
+// loginOrOut is the one item that signs in or out, depending on what it shows.
+func (a *app) loginOrOut() {
+	a.mu.Lock()
+	p, in := a.v.phase, wantsLogin(a.v.phase, a.v.reason)
+	a.mu.Unlock()
+	switch {
+	case p == phaseLoading:
+		return // disabled until the state is known (a D-Bus click reaches us all the same)
+	case in:
+		a.login()
+	default:
+		a.logout()
+	}
+}
+
+// login runs the browser sign-in. A second click while one runs starts over (the user may have
+// closed the browser tab): the first is cancelled and waited for, so its loopback port is free.
+func (a *app) login() {
+	a.loginMu.Lock()
+	if a.loginStop != nil {
+		a.loginStop()
+		<-a.loginDone
+	}
+	ctx, cancel := context.WithCancel(a.ctx)
+	done := make(chan struct{})
+	a.loginStop, a.loginDone = cancel, done
+	a.loginMu.Unlock()
+	defer close(done)
+	defer cancel()
+
+	err := a.o.Core.Login(ctx)
+	switch {
+	case ctx.Err() != nil:
+		return // replaced by a newer click, or quitting
+	case err != nil:
+		a.fail(titleLoginFailed, err)
+	}
+	a.ref.request(stepsAll, true)
+}
+
+func (a *app) logout() {
+	ctx, cancel := context.WithTimeout(a.ctx, actionTimeout)
+	defer cancel()
+	err := a.o.Core.Logout(ctx)
+	a.clip.clear()
+	if err != nil {
+		a.fail(titleLogoutFailed, err)
+	}
+	a.ref.request(stepsAll, true)
+}
+
+func (a *app) loadAutostart() {
+	on, err := a.o.Autostart.Enabled()
+	if err != nil {
+		a.o.Logf("start at login: %s", errorText(err))
+	}
+	a.mu.Lock()
+	a.menu.showAutostart(true, on)
+	a.mu.Unlock()
+}
+
+func (a *app) toggleAutostart() {
+	if a.o.Autostart == nil {
+		return
+	}
+	a.autoMu.Lock()
+	defer a.autoMu.Unlock()
+	on, err := a.o.Autostart.Enabled()
+	if err == nil {
+		err = a.o.Autostart.SetEnabled(!on)
+	}
+	if err != nil {
+		a.fail(titleAutostartFailed, err)
+	}
+	on, _ = a.o.Autostart.Enabled()
+	a.mu.Lock()
+	a.menu.showAutostart(true, on)
+	recheck(a.menu.autostart, &a.menu.shown.autostart)
+	a.mu.Unlock()
+}
+
+// fail tells the user that an action failed: a notification and a line on stderr.
+func (a *app) fail(title string, err error) {
+	if a.ctx.Err() != nil {
+		return
+	}
+	n := failNote(title, err)
+	a.o.Logf("%s: %s", title, errorText(err))
+	a.notes.show(n)
+}
