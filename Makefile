@@ -42,13 +42,11 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed" >&2; exit 1; }
 	$(GO) vet ./...
 
-# The whole flow against the emulator, with its own config folder and keychain namespace: sign in
-# in your browser, print a bearer, list the devices. Nothing touches a real sign-in.
+# The tray against the built-in emulator, with its own config folder and keychain namespace:
+# "Log in…" signs in through your browser, "Copy bearer token" and "Devices" work, and
+# `bin/homeytray demo token` in a terminal is answered by it. Nothing touches a real sign-in.
 demo: build
-	./$(BIN) demo login
-	./$(BIN) demo status
-	./$(BIN) demo token --format json
-	./$(BIN) demo devices
+	./$(BIN) demo
 
 # Benchmarks of the token path (whole processes, HTTP calls counted), inside the same private
 # desktop session as the tests.

@@ -50,6 +50,7 @@ type app struct {
 	tokens     *lazyTokens
 	httpc      *http.Client
 	memBearers *memBearerCache // the tray keeps bearers in memory in front of the keychain
+	margin     time.Duration   // refresh the access token this long before it expires (0 = auth's default)
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *app {
@@ -202,6 +203,7 @@ func (a *app) athom() (*auth.Session, error) {
 		Store:    store,
 		LockPath: lock,
 		HTTP:     a.httpc,
+		Margin:   a.margin,
 	}
 	return a.session, nil
 }

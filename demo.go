@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/tray"
 )
 
 // demoRedirectURI is the demo's loopback callback: not the default port, so a demo never clashes
@@ -40,16 +41,16 @@ func cmdDemo(ctx context.Context, a *app, args []string) error {
 	if redirect == "" {
 		redirect = demoRedirectURI
 	}
-	srv, err := homeytest.New(homeytest.Options{RedirectURI: redirect, StateFile: filepath.Join(dir, "emulator.json")})
+	info, stop, err := a.demoEmulator(ctx, redirect, filepath.Join(dir, "emulator.json"))
 	if err != nil {
-		return fmt.Errorf("start the demo emulator: %w", err)
+		return err
 	}
-	defer srv.Close()
+	defer stop()
 	env := map[string]string{
-		"ATHOM_CLOUD_API_BASEURL": srv.URL(),
-		"HOMEYTRAY_CLIENT_ID":     srv.ClientID(),
-		"HOMEYTRAY_CLIENT_SECRET": srv.ClientSecret(),
-		"HOMEYTRAY_REDIRECT_URI":  srv.RedirectURI(),
+		"ATHOM_CLOUD_API_BASEURL": info.Cloud,
+		"HOMEYTRAY_CLIENT_ID":     info.ClientID,
+		"HOMEYTRAY_CLIENT_SECRET": info.ClientSecret,
+		"HOMEYTRAY_REDIRECT_URI":  info.RedirectURI,
 	}
 	outer := a.getenv
 	a.getenv = func(k string) string {
@@ -67,6 +68,24 @@ func cmdDemo(ctx context.Context, a *app, args []string) error {
 		}
 	}
 	return usageErrorf("demo: unknown command %q", args[0])
+}
+
+// demoEmulator starts the demo's emulator in this process, or, when a demo tray runs (and with
+// it an emulator on the demo's ports), joins that one.
+func (a *app) demoEmulator(ctx context.Context, redirect, stateFile string) (homeytest.Info, func(), error) {
+	if _, ok, _ := a.askTray(ctx, tray.Request{Op: "ping"}); ok {
+		info, err := homeytest.StateInfo(stateFile)
+		if err != nil {
+			return info, nil, fmt.Errorf("join the demo tray's emulator: %w", err)
+		}
+		return info, func() {}, nil
+	}
+	srv, err := homeytest.New(homeytest.Options{RedirectURI: redirect, StateFile: stateFile})
+	if err != nil {
+		return homeytest.Info{}, nil, fmt.Errorf("start the demo emulator: %w", err)
+	}
+	info := homeytest.Info{Cloud: srv.URL(), ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret(), RedirectURI: srv.RedirectURI()}
+	return info, func() { srv.Close() }, nil
 }
 
 func demoServe(ctx context.Context, a *app, args []string) error {

@@ -45,6 +45,9 @@ func (a *app) runTray(ctx context.Context) error {
 		title = "homeytray (demo)"
 	}
 	a.memBearers = &memBearerCache{}
+	// The tray refreshes in the background, well ahead of expiry (about 92% into Athom's 61-minute
+	// tokens), so that a script asking it never waits for a refresh.
+	a.margin = 5 * time.Minute
 	err = tray.Run(ctx, tray.Options{
 		Core:           &trayCore{a: a},
 		Title:          title,

@@ -55,7 +55,7 @@ func requireTrayDesktop(tb testing.TB) {
 
 // trayProc is one running `homeytray tray`.
 type trayProc struct {
-	t      *testing.T
+	t      testing.TB
 	e      *testEnv
 	cmd    *exec.Cmd
 	out    *lockedBuffer // stdout and stderr
@@ -84,10 +84,16 @@ func (l *lockedBuffer) String() string {
 
 // startTray runs `homeytray tray` with the env's variables (plus extra) and waits for its menu
 // on the bus. The test's clean-up ends it if the test did not.
-func (e *testEnv) startTray(t *testing.T, extra ...string) *trayProc {
+func (e *testEnv) startTray(t testing.TB, extra ...string) *trayProc {
+	t.Helper()
+	return e.startTrayCmd(t, []string{"tray"}, extra...)
+}
+
+// startTrayCmd is startTray with other arguments (e.g. `demo`).
+func (e *testEnv) startTrayCmd(t testing.TB, args []string, extra ...string) *trayProc {
 	t.Helper()
 	p := &trayProc{t: t, e: e, out: &lockedBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(binary, "tray")
+	p.cmd = exec.Command(binary, args...)
 	p.cmd.Env = append(slices.Clip(e.vars), extra...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.bus = envValue(p.cmd.Env, "DBUS_SESSION_BUS_ADDRESS")
@@ -314,7 +320,7 @@ func hasText(n notification, sub string) bool {
 
 // signedInTray signs in (Go's HTTP client as the browser), applies config and starts the tray
 // once the status line says who is signed in.
-func signedInTray(t *testing.T, cfg map[string]any, extra ...string) (*testEnv, *trayProc) {
+func signedInTray(t testing.TB, cfg map[string]any, extra ...string) (*testEnv, *trayProc) {
 	t.Helper()
 	requireTrayDesktop(t)
 	e := newTestEnv(t, false)

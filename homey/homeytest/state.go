@@ -209,3 +209,18 @@ func writeFileAtomic(path string, data []byte) (err error) {
 	}
 	return os.Rename(f.Name(), path)
 }
+
+// StateInfo reads what a running emulator that keeps its state in path told its clients: its
+// cloud URL and its client. `homeytray demo COMMAND` uses it to talk to the emulator inside a
+// running demo tray instead of starting a second one on the same ports.
+func StateInfo(path string) (Info, error) {
+	st, err := loadState(path)
+	if err != nil {
+		return Info{}, err
+	}
+	if st == nil {
+		return Info{}, fmt.Errorf("read state file %s: %w", path, fs.ErrNotExist)
+	}
+	return Info{Cloud: "http://" + st.CloudAddr, ClientID: st.ClientID, ClientSecret: st.ClientSecret,
+		RedirectURI: st.RedirectURI}, nil
+}
