@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
-	"os"
 	"strings"
-	"syscall"
 
 	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/tray"
 )
 
 // usageError is a mistake in the command line: exit 2.
@@ -74,23 +71,12 @@ func explain(err error, prog string) (msg, hint string, code int) {
 		return firstLine(err), "See: " + prog + " homeys", exitError
 	case errors.Is(err, context.Canceled):
 		return "interrupted", "", exitError
-	case isNetworkError(err):
+	case tray.IsNetworkError(err):
 		return netMessage(err), "Check the network and try again; the sign-in is kept.", exitError
 	case errors.As(err, &apiE) && apiE.StatusCode >= 500, errors.Is(err, homey.ErrBadResponse):
 		return firstLine(err), "The server had a problem; try again in a moment. The sign-in is kept.", exitError
 	}
 	return firstLine(err), "", exitError
-}
-
-// isNetworkError: the server could not be reached or did not answer in time. (Not net.Error:
-// *fs.PathError satisfies it too.)
-func isNetworkError(err error) bool {
-	var oe *net.OpError
-	var de *net.DNSError
-	var ue *url.Error
-	return errors.As(err, &oe) || errors.As(err, &de) || errors.As(err, &ue) ||
-		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // netMessage keeps what the layers said about where it failed ("fetch the account: GET
@@ -103,26 +89,7 @@ func netMessage(err error) string {
 			msg = msg[:i]
 		}
 	}
-	return strings.TrimRight(msg, ": ") + ": " + netCause(err)
-}
-
-func netCause(err error) string {
-	var de *net.DNSError
-	switch {
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded):
-		return "no answer in time"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
-	case errors.Is(err, syscall.ECONNRESET):
-		return "the connection was reset"
-	case errors.As(err, &de):
-		return "cannot find " + de.Name
-	}
-	var oe *net.OpError
-	if errors.As(err, &oe) && oe.Err != nil {
-		return oe.Err.Error()
-	}
-	return "network error"
+	return strings.TrimRight(msg, ": ") + ": " + tray.NetworkCause(err)
 }
 
 // firstLine keeps every message to one line, whatever a lower layer wrote.

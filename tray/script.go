@@ -6,20 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
 )
 
-// Errors of the script handler; the answers carry them as one line of text.
+// Errors of the script handler; the answers carry them as one line of text. Which Homey a
+// request means (id, name, or "" for the selected one) is the Core's to resolve, as for the
+// command line.
 var (
-	errUnknownOp      = errors.New("unknown request")
-	errNoSuchHomey    = errors.New("no Homey of this account is called")
-	errAmbiguousHomey = errors.New("ambiguous Homey name")
-	errCloudAndHomey  = errors.New("a cloud token belongs to no Homey")
-	errNoHomeys       = errors.New("this Athom account has no Homey")
-	errNoSelection    = errors.New("no Homey is selected")
+	errUnknownOp     = errors.New("unknown request")
+	errCloudAndHomey = errors.New("a cloud token belongs to no Homey")
 )
 
 // scriptHandler answers the script socket from core: "token" (a bearer of a Homey, or the
@@ -64,11 +61,7 @@ func scriptCloudToken(ctx context.Context, core Core, r Request) Answer {
 }
 
 func scriptBearer(ctx context.Context, core Core, r Request) Answer {
-	id, err := resolveHomey(ctx, core, r.Homey)
-	if err != nil {
-		return scriptFailure(err)
-	}
-	b, err := core.Bearer(ctx, id)
+	b, err := core.Bearer(ctx, r.Homey)
 	if err != nil {
 		return scriptFailure(err)
 	}
@@ -76,20 +69,11 @@ func scriptBearer(ctx context.Context, core Core, r Request) Answer {
 }
 
 func scriptDevices(ctx context.Context, core Core, r Request) Answer {
-	id, err := resolveHomey(ctx, core, r.Homey)
+	devs, zones, err := core.Devices(ctx, r.Homey)
 	if err != nil {
 		return scriptFailure(err)
 	}
-	if id == "" {
-		if id, err = selectedHomeyID(ctx, core); err != nil {
-			return scriptFailure(err)
-		}
-	}
-	devs, zones, err := core.Devices(ctx, id)
-	if err != nil {
-		return scriptFailure(err)
-	}
-	a := Answer{HomeyID: id}
+	var a Answer
 	if a.Devices, err = rawDevices(devs); err != nil {
 		return scriptFailure(err)
 	}
@@ -118,50 +102,6 @@ func rawDevices(devs map[string]homey.Device) (json.RawMessage, error) {
 		return nil, fmt.Errorf("encode the devices: %w", err)
 	}
 	return b, nil
-}
-
-// resolveHomey resolves a Homey's id or name (case-insensitive; an id wins) to its id. "" stays ""
-// (the selected Homey, as Core.Bearer takes it) and costs no lookup.
-func resolveHomey(ctx context.Context, core Core, nameOrID string) (string, error) {
-	if nameOrID == "" {
-		return "", nil
-	}
-	list, _, err := core.Homeys(ctx)
-	if err != nil {
-		return "", err
-	}
-	var found []string
-	for _, h := range list {
-		if h.ID == nameOrID {
-			return h.ID, nil
-		}
-		if strings.EqualFold(h.Name, nameOrID) {
-			found = append(found, h.ID)
-		}
-	}
-	switch len(found) {
-	case 0:
-		return "", fmt.Errorf("%w %q", errNoSuchHomey, nameOrID)
-	case 1:
-		return found[0], nil
-	}
-	return "", fmt.Errorf("%w: %q matches %d Homeys, use its id", errAmbiguousHomey, nameOrID, len(found))
-}
-
-// selectedHomeyID is the id of the selected Homey, or of the only one.
-func selectedHomeyID(ctx context.Context, core Core) (string, error) {
-	list, selected, err := core.Homeys(ctx)
-	switch {
-	case err != nil:
-		return "", err
-	case selected != "":
-		return selected, nil
-	case len(list) == 1:
-		return list[0].ID, nil
-	case len(list) == 0:
-		return "", errNoHomeys
-	}
-	return "", errNoSelection
 }
 
 // scriptFailure is the answer for err (nil: an empty, successful answer).

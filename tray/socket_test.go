@@ -470,7 +470,7 @@ func TestScriptOverSocket(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "homeytray.sock")
 	core := newFakeCore()
 	serveAt(t, path, scriptHandler(core, nil))
-	a, err := ask(t, path, Request{Op: "token", Homey: "home"})
+	a, err := ask(t, path, Request{Op: "token", Homey: "h-home"})
 	if err != nil || a.Token != "fake-bearer-h-home" || a.HomeyID != "h-home" {
 		t.Fatalf("token: %+v, %v", a, err)
 	}

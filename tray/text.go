@@ -154,8 +154,8 @@ func errorText(err error) string {
 		return "no clipboard tool found: install xclip, xsel or wl-clipboard, then restart the tray"
 	case errors.Is(err, context.Canceled):
 		return "cancelled"
-	case isNetwork(err):
-		return "cannot reach the server: " + netCause(err)
+	case IsNetworkError(err):
+		return "cannot reach the server: " + NetworkCause(err)
 	case errors.Is(err, homey.ErrSubscriptionInactive):
 		return "the Homey's subscription is inactive"
 	case homey.IsUnauthorized(err):
@@ -166,9 +166,9 @@ func errorText(err error) string {
 	return clean(err.Error())
 }
 
-// isNetwork: the server could not be reached or did not answer in time. (Not net.Error:
-// *fs.PathError satisfies it too.)
-func isNetwork(err error) bool {
+// IsNetworkError: the server could not be reached or did not answer in time. (Not net.Error:
+// *fs.PathError satisfies it too.) The command line's messages use it as well.
+func IsNetworkError(err error) bool {
 	var (
 		oe *net.OpError
 		de *net.DNSError
@@ -179,8 +179,8 @@ func isNetwork(err error) bool {
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 
-// netCause names the cause of a network error without addresses, ports or URLs.
-func netCause(err error) string {
+// NetworkCause names the cause of a network error without addresses, ports or URLs.
+func NetworkCause(err error) string {
 	var de *net.DNSError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded):

@@ -33,14 +33,15 @@ type Core interface {
 	// AccessToken is a valid Athom access token, renewed when near expiry (and saved). A zero
 	// Expiry means unknown (a personal access token).
 	AccessToken(ctx context.Context) (*oauth2.Token, error)
-	// Bearer is a usable bearer for a Homey ("" = the selected one): from memory while trusted.
-	Bearer(ctx context.Context, homeyID string) (*homey.Bearer, error)
+	// Bearer is a usable bearer for a Homey, named by id or name ("" = the selected one): from
+	// memory while trusted.
+	Bearer(ctx context.Context, homey string) (*homey.Bearer, error)
 	// Homeys is the account's Homeys (cached; fetched when unknown) and the selected one's id.
 	Homeys(ctx context.Context) (list []homey.Homey, selected string, err error)
 	// Select makes homeyID the selected Homey (the setting `homeytray use` changes).
 	Select(homeyID string) error
-	// Devices lists a Homey's devices and zones, keyed by id.
-	Devices(ctx context.Context, homeyID string) (map[string]homey.Device, map[string]homey.Zone, error)
+	// Devices lists the devices and zones of a Homey (id or name; "" = the selected one), keyed by id.
+	Devices(ctx context.Context, homey string) (map[string]homey.Device, map[string]homey.Zone, error)
 	// Login runs the browser sign-in: it opens the browser and waits for the callback.
 	Login(ctx context.Context) error
 	// Logout deletes the sign-in.
