@@ -31,7 +31,7 @@ test: deps vet cross
 # The other platforms must keep compiling (per-OS files are only checked when built for them).
 # macOS: fyne.io/systray needs cgo and the macOS SDK there, so the tray and main cannot be built on
 # Linux; the packages without it are vetted for darwin, the rest needs a Mac (make package-darwin).
-cross: build-windows
+cross: build-linux build-windows
 	GOOS=windows $(GO) vet ./...
 	CGO_ENABLED=0 GOOS=darwin $(GO) vet ./auth/... ./homey/... ./assets/...
 

@@ -23,7 +23,25 @@ import (
 // the bus address and the keyring's password.
 func privateKeyring(t *testing.T) (bus, password string) {
 	t.Helper()
-	dir := t.TempDir()
+	bus, dir := privateBus(t)
+	run := filepath.Join(dir, "run")
+	password = "pw-" + randomHex(t, 4)
+	gk := exec.Command("gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets")
+	gk.Stdin = strings.NewReader(password) // no newline: it would be part of the password
+	gk.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS="+bus, "XDG_RUNTIME_DIR="+run,
+		"HOME="+dir, "XDG_DATA_HOME="+filepath.Join(dir, "data"))
+	start(t, gk)
+	if !waitFor(10*time.Second, func() bool { return busHasName(bus, "org.freedesktop.secrets") }) {
+		t.Fatal("gnome-keyring did not start")
+	}
+	return bus, password
+}
+
+// privateBus starts a session bus of the test's own (no services on it) and returns its address
+// and the folder it lives in.
+func privateBus(t *testing.T) (bus, dir string) {
+	t.Helper()
+	dir = t.TempDir()
 	run := filepath.Join(dir, "run")
 	if err := os.Mkdir(run, 0o700); err != nil {
 		t.Fatal(err)
@@ -37,16 +55,7 @@ func privateKeyring(t *testing.T) (bus, password string) {
 	if !waitFor(5*time.Second, func() bool { _, err := os.Stat(filepath.Join(run, "bus")); return err == nil }) {
 		t.Fatal("private bus did not start")
 	}
-	password = "pw-" + randomHex(t, 4)
-	gk := exec.Command("gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets")
-	gk.Stdin = strings.NewReader(password) // no newline: it would be part of the password
-	gk.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS="+bus, "XDG_RUNTIME_DIR="+run,
-		"HOME="+dir, "XDG_DATA_HOME="+filepath.Join(dir, "data"))
-	start(t, gk)
-	if !waitFor(10*time.Second, func() bool { return busHasName(bus, "org.freedesktop.secrets") }) {
-		t.Fatal("gnome-keyring did not start")
-	}
-	return bus, password
+	return bus, dir
 }
 
 func start(t *testing.T, cmd *exec.Cmd) {

@@ -86,3 +86,19 @@ func TestDemoTray(t *testing.T) {
 		t.Errorf("`demo token` (answered by the demo tray) differs from the copied bearer")
 	}
 }
+
+// TestTrayWithoutKeychain: a session bus with no Secret Service. The tray runs, its status line
+// names the keychain, and nothing pretends to be signed in.
+func TestTrayWithoutKeychain(t *testing.T) {
+	requireTrayDesktop(t)
+	e := newTestEnv(t, false)
+	bus, _ := privateBus(t)
+	p := e.startTray(t, "DBUS_SESSION_BUS_ADDRESS="+bus)
+	got := p.client.waitStatus(10*time.Second, "Sign-in needs attention")
+	if !strings.HasPrefix(got, "Sign-in needs attention") || !strings.Contains(strings.ToLower(got), "keychain") {
+		t.Fatalf("status line without a keychain: %q", got)
+	}
+	if err := p.alive(); err != nil {
+		t.Errorf("the tray did not keep running: %v", err)
+	}
+}
