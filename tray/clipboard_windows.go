@@ -42,6 +42,28 @@ func writeSecret(s string) error {
 	if err != nil {
 		return fmt.Errorf("write the clipboard: %w", err)
 	}
+	return withEmptyClipboard(func() error {
+		if err := cbSet(cbUnicodeText, unsafe.Pointer(&text[0]), uintptr(len(text))*2); err != nil {
+			return fmt.Errorf("write the clipboard: %w", err)
+		}
+		var zero uint32
+		for _, name := range []string{"ExcludeClipboardContentFromMonitorProcessing",
+			"CanIncludeInClipboardHistory", "CanUploadToCloudClipboard"} {
+			// Best effort: the text is on the clipboard already, and these formats only exist
+			// for the history and cloud features (Windows 10 1809 and later).
+			if f, err := cbFormat(name); err == nil {
+				_ = cbSet(f, unsafe.Pointer(&zero), 4)
+			}
+		}
+		return nil
+	})
+}
+
+// clearClipboard empties the clipboard.
+func clearClipboard() error { return withEmptyClipboard(func() error { return nil }) }
+
+// withEmptyClipboard opens and empties the clipboard, runs fill, and closes it again.
+func withEmptyClipboard(fill func() error) error {
 	// OpenClipboard and CloseClipboard must run on the same thread.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -52,33 +74,7 @@ func writeSecret(s string) error {
 	if r, _, err := cbEmptyClipboard.Call(); r == 0 {
 		return fmt.Errorf("empty the clipboard: %w", err)
 	}
-	if err := cbSet(cbUnicodeText, unsafe.Pointer(&text[0]), uintptr(len(text))*2); err != nil {
-		return fmt.Errorf("write the clipboard: %w", err)
-	}
-	var zero uint32
-	for _, name := range []string{"ExcludeClipboardContentFromMonitorProcessing",
-		"CanIncludeInClipboardHistory", "CanUploadToCloudClipboard"} {
-		// Best effort: the text is on the clipboard already, and these formats only exist
-		// for the history and cloud features (Windows 10 1809 and later).
-		if f, err := cbFormat(name); err == nil {
-			_ = cbSet(f, unsafe.Pointer(&zero), 4)
-		}
-	}
-	return nil
-}
-
-// clearClipboard empties the clipboard.
-func clearClipboard() error {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	if err := cbOpen(); err != nil {
-		return fmt.Errorf("open the clipboard: %w", err)
-	}
-	defer cbCloseClipboard.Call()
-	if r, _, err := cbEmptyClipboard.Call(); r == 0 {
-		return fmt.Errorf("empty the clipboard: %w", err)
-	}
-	return nil
+	return fill()
 }
 
 // cbOpen opens the clipboard, waiting up to a second for another program to close it.
