@@ -50,7 +50,8 @@ type app struct {
 	tokens     *lazyTokens
 	httpc      *http.Client
 	memBearers *memBearerCache // the tray keeps bearers in memory in front of the keychain
-	margin     time.Duration   // refresh the access token this long before it expires (0 = auth's default)
+	router     *homey.Routes
+	margin     time.Duration // refresh the access token this long before it expires (0 = auth's default)
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *app {
@@ -234,17 +235,45 @@ func (a *app) bearers() (*homey.Bearers, error) {
 	if a.memBearers != nil {
 		cache = layeredBearerCache{a.memBearers, cache}
 	}
-	return &homey.Bearers{Cloud: a.cloud(), Cache: cache, HTTP: a.httpc}, nil
+	return &homey.Bearers{Cloud: a.cloud(), Cache: cache, HTTP: a.httpc, Router: a.routes()}, nil
 }
 
-// homeyBearers resolves a Homey (see findHomey) and the bearer pipeline that serves it.
-func (a *app) homeyBearers(ctx context.Context, nameOrID string) (homey.Homey, *homey.Bearers, error) {
-	h, err := a.findHomey(ctx, nameOrID)
-	if err != nil {
-		return h, nil, err
+// routes picks each Homey's address: the remembered winner of the last race (in the config), a
+// new race when there is none or it stopped answering. One per process: it also remembers which
+// LAN addresses this process has pinged before sending them a bearer.
+func (a *app) routes() *homey.Routes {
+	if a.router == nil {
+		a.router = &homey.Routes{HTTP: a.httpc, Load: a.loadRoute, Save: a.saveRoute}
 	}
-	bs, err := a.bearers()
-	return h, bs, err
+	return a.router
+}
+
+func (a *app) loadRoute(id string) (homey.Route, bool) {
+	c, err := a.config()
+	if err != nil {
+		return homey.Route{}, false
+	}
+	r, ok := c.Routes[id]
+	return r, ok
+}
+
+func (a *app) saveRoute(id string, r homey.Route) error {
+	c, err := a.config()
+	if err != nil {
+		return err
+	}
+	if c.Routes[id] == r {
+		return nil
+	}
+	if c.Routes == nil {
+		c.Routes = map[string]homey.Route{}
+	}
+	if r.IsZero() {
+		delete(c.Routes, id)
+	} else {
+		c.Routes[id] = r
+	}
+	return c.save()
 }
 
 // lazyTokens is the Athom token source handed to homey.Cloud. It builds the session on first use,

@@ -297,6 +297,12 @@ func (a *app) logout(all bool) (string, error) {
 		c.User, c.LastRefreshError, c.LastRefreshErrAt = nil, "", time.Time{}
 		return store.Name(), c.save()
 	}
+	// --all forgets the API-key Homeys too: with the config gone nothing would point at their keys.
+	for _, l := range c.LocalHomeys {
+		if err := store.Delete(keyAPIKeyPrefix + l.ID); err != nil {
+			return "", fmt.Errorf("delete the API key of %s: %w", l.Name, err)
+		}
+	}
 	dir, err := a.configDir()
 	if err != nil {
 		return "", err
@@ -326,6 +332,10 @@ func cmdUse(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	a.tellTray(ctx)
+	if l, ok := a.cfg.localHomey(h.ID); ok {
+		fmt.Fprintf(a.stdout, "Selected %s (%s), reached with its API key at %s.\n", h.Name, h.ID, l.Address)
+		return nil
+	}
 	fmt.Fprintf(a.stdout, "Selected %s (%s).\n", h.Name, h.ID)
 	return nil
 }
@@ -350,6 +360,10 @@ func (a *app) findHomey(ctx context.Context, nameOrID string) (homey.Homey, erro
 		cctx, cancel := withTimeout(ctx)
 		defer cancel()
 		if err := a.refreshHomeys(cctx); err != nil {
+			notSignedIn := errors.Is(err, auth.ErrNotSignedIn) || errors.Is(err, errNotSetUp)
+			if len(c.LocalHomeys) > 0 && notSignedIn && want != "" {
+				return c.homey(want) // only API-key Homeys: the name is not among them
+			}
 			return homey.Homey{}, err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,8 +27,13 @@ type Config struct {
 	User              *CachedUser   `json:"user,omitempty"`
 	Homeys            []homey.Homey `json:"homeys,omitempty"`
 	HomeysFetchedAt   time.Time     `json:"homeys_fetched_at,omitzero"`
-	LastRefreshError  string        `json:"last_refresh_error,omitempty"`
-	LastRefreshErrAt  time.Time     `json:"last_refresh_error_at,omitzero"`
+	// LocalHomeys are the Homeys reached with an API key (`local add`); their keys are in the
+	// keychain, never here. A Homey in both lists is reached with its key.
+	LocalHomeys []LocalHomey `json:"local_homeys,omitempty"`
+	// Routes remembers, per Homey id, the address that won the last race (local or cloud relay).
+	Routes           map[string]homey.Route `json:"routes,omitempty"`
+	LastRefreshError string                 `json:"last_refresh_error,omitempty"`
+	LastRefreshErrAt time.Time              `json:"last_refresh_error_at,omitzero"`
 	// ClipboardClearSeconds: how long the tray leaves a copied bearer on the clipboard
 	// (nil = 60 s, 0 = never).
 	ClipboardClearSeconds *int `json:"clipboard_clear_seconds,omitempty"`
@@ -107,15 +113,17 @@ func (c *Config) save() error {
 	return nil
 }
 
-// homey finds a cached Homey by id, or by name (case-insensitive) when no id matches.
+// homey finds a Homey by id, or by name (case-insensitive) when no id matches, among the
+// account's cached Homeys and the API-key Homeys (see allHomeys).
 func (c *Config) homey(nameOrID string) (homey.Homey, error) {
-	for _, h := range c.Homeys {
+	all := c.allHomeys()
+	for _, h := range all {
 		if h.ID == nameOrID {
 			return h, nil
 		}
 	}
 	var found []homey.Homey
-	for _, h := range c.Homeys {
+	for _, h := range all {
 		if strings.EqualFold(h.Name, nameOrID) {
 			found = append(found, h)
 		}
@@ -128,6 +136,34 @@ func (c *Config) homey(nameOrID string) (homey.Homey, error) {
 	default:
 		return homey.Homey{}, fmt.Errorf("%w: %q matches %d Homeys, use its id", errAmbiguousHomey, nameOrID, len(found))
 	}
+}
+
+// allHomeys is the account's Homeys followed by the API-key Homeys it does not list. A Homey
+// in both lists appears once, with the account's details and the name given to `local add`.
+func (c *Config) allHomeys() []homey.Homey {
+	out := make([]homey.Homey, 0, len(c.Homeys)+len(c.LocalHomeys))
+	for _, h := range c.Homeys {
+		if l, ok := c.localHomey(h.ID); ok {
+			h.Name = l.Name
+		}
+		out = append(out, h)
+	}
+	for _, l := range c.LocalHomeys {
+		if !slices.ContainsFunc(c.Homeys, func(h homey.Homey) bool { return h.ID == l.ID }) {
+			out = append(out, l.homey())
+		}
+	}
+	return out
+}
+
+// localHomey is the API-key Homey with this id, if there is one.
+func (c *Config) localHomey(id string) (LocalHomey, bool) {
+	for _, l := range c.LocalHomeys {
+		if l.ID == id && id != "" {
+			return l, true
+		}
+	}
+	return LocalHomey{}, false
 }
 
 var (

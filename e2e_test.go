@@ -47,16 +47,18 @@ func TestSignInTokenDevices(t *testing.T) {
 		t.Errorf("warm token made %d HTTP calls, want 0", calls)
 	}
 
-	var js struct{ Token, HomeyID, BaseURL string }
+	var js struct{ Token, HomeyID, BaseURL, Route string }
 	if err := json.Unmarshal([]byte(e.must("", "token", "--format", "json")), &struct {
 		Token   *string `json:"token"`
 		HomeyID *string `json:"homey_id"`
 		BaseURL *string `json:"base_url"`
-	}{&js.Token, &js.HomeyID, &js.BaseURL}); err != nil {
+		Route   *string `json:"route"`
+	}{&js.Token, &js.HomeyID, &js.BaseURL, &js.Route}); err != nil {
 		t.Fatal(err)
 	}
-	if js.Token != bearer || js.HomeyID != h.ID || js.BaseURL != h.BaseURL {
-		t.Errorf("token --format json = %+v", js)
+	// The Homey's LAN address answers before Athom's (slower) relay.
+	if js.Token != bearer || js.HomeyID != h.ID || js.BaseURL != h.LocalURL || js.Route != "local" {
+		t.Errorf("token --format json = %+v, want the local route %s", js, h.LocalURL)
 	}
 	if got := e.must("", "token", "--format", "header"); got != "Authorization: Bearer "+bearer+"\n" {
 		t.Errorf("header format wrong")
@@ -71,6 +73,33 @@ func TestSignInTokenDevices(t *testing.T) {
 	var raw map[string]map[string]any
 	if err := json.Unmarshal([]byte(e.must("", "devices", "--json")), &raw); err != nil || len(raw) != len(e.srv.DeviceNames(h.ID)) {
 		t.Errorf("devices --json: %v, %d devices", err, len(raw))
+	}
+}
+
+// TestRelayTakesOver: when the Homey's LAN address stops answering, `devices` races again and
+// goes through the relay with the same bearer (no new Homey sign-in); status shows the route.
+func TestRelayTakesOver(t *testing.T) {
+	e := newTestEnv(t, false)
+	e.loginHTTP()
+	bearer := e.must("", "token")
+	h := e.srv.Homeys()[0]
+	e.srv.StopLocal(h.ID)
+	e.srv.ResetCounts()
+	if out := e.must("", "devices"); !strings.Contains(out, e.srv.DeviceNames(h.ID)[0]) {
+		t.Fatalf("devices over the relay:\n%s", out)
+	}
+	if n := e.srv.Count("POST /api/manager/users/login"); n != 0 {
+		t.Errorf("%d new Homey sign-ins; the bearer works on every route", n)
+	}
+	if got := e.must("", "token"); got != bearer {
+		t.Errorf("the bearer changed when the route did")
+	}
+	var s statusReport
+	if err := json.Unmarshal([]byte(e.must("", "status", "--json")), &s); err != nil || len(s.Bearers) == 0 || s.Bearers[0].Route != "cloud" {
+		t.Errorf("status after the fallback: %v %+v", err, s.Bearers)
+	}
+	if err := e.srv.StartLocal(h.ID); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -28,6 +28,9 @@ import (
 var binary string // built once by TestMain
 
 func TestMain(m *testing.M) {
+	if os.Getenv(mdnsResponderEnv) != "" { // the discovery test's helper process (discover_test.go)
+		os.Exit(mdnsResponderMain())
+	}
 	dir, err := os.MkdirTemp("", "homeytray-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -42,30 +42,39 @@ func cmdToken(ctx context.Context, a *app, args []string) error {
 		if *cloud {
 			prefix = "ATHOM"
 		}
-		return printToken(a, *format, ans.Token, ans.HomeyID, ans.BaseURL, expiry, prefix)
+		return printToken(a, *format, tokenOut{ans.Token, ans.HomeyID, ans.BaseURL, ans.Route, expiry}, prefix)
 	}
 	if *cloud {
 		t, err := a.tokens.Token()
 		if err != nil {
 			return err
 		}
-		return printToken(a, *format, t.AccessToken, "", "", t.Expiry, "ATHOM")
-	}
-	h, bs, err := a.homeyBearers(ctx, *name)
-	if err != nil {
-		return err
+		return printToken(a, *format, tokenOut{Token: t.AccessToken, Expiry: t.Expiry}, "ATHOM")
 	}
 	cctx, cancel := withTimeout(ctx)
 	defer cancel()
-	b, err := bs.Get(cctx, h)
+	b, err := a.homeyBearer(cctx, *name)
 	if err != nil {
-		return fmt.Errorf("get a bearer for %s: %w", h.Name, err)
+		return err
 	}
-	return printToken(a, *format, b.Token, b.HomeyID, b.BaseURL, time.Time{}, "HOMEY")
+	return printToken(a, *format, bearerOut(b), "HOMEY")
+}
+
+// tokenOut is what `token` prints about a token (the value only where the format asks).
+type tokenOut struct {
+	Token, HomeyID, BaseURL string
+	Route                   string // "local", "cloud", or "" (the Athom token)
+	Expiry                  time.Time
+}
+
+// bearerOut describes a Homey bearer, with the kind of route it is reached on.
+func bearerOut(b *homey.Bearer) tokenOut {
+	return tokenOut{Token: b.Token, HomeyID: b.HomeyID, BaseURL: b.BaseURL, Route: homey.Route{Strategy: b.Strategy}.Kind()}
 }
 
 // printToken writes the token, and nothing else, to stdout in the chosen format.
-func printToken(a *app, format, token, homeyID, baseURL string, expiry time.Time, envPrefix string) error {
+func printToken(a *app, format string, t tokenOut, envPrefix string) error {
+	token, homeyID, baseURL, expiry := t.Token, t.HomeyID, t.BaseURL, t.Expiry
 	w := a.stdout
 	switch format {
 	case "raw":
@@ -86,8 +95,9 @@ func printToken(a *app, format, token, homeyID, baseURL string, expiry time.Time
 			Token     string     `json:"token"`
 			HomeyID   string     `json:"homey_id,omitempty"`
 			BaseURL   string     `json:"base_url,omitempty"`
+			Route     string     `json:"route,omitempty"`
 			ExpiresAt *time.Time `json:"expires_at,omitempty"`
-		}{Token: token, HomeyID: homeyID, BaseURL: baseURL}
+		}{Token: token, HomeyID: homeyID, BaseURL: baseURL, Route: t.Route}
 		if !expiry.IsZero() {
 			out.ExpiresAt = &expiry
 		}
@@ -113,20 +123,35 @@ func cmdHomeys(ctx context.Context, a *app, args []string) error {
 	if err := a.parse(fs, args, 0); err != nil {
 		return err
 	}
+	c, err := a.config()
+	if err != nil {
+		return err
+	}
 	cctx, cancel := withTimeout(ctx)
 	defer cancel()
 	if err := a.refreshHomeys(cctx); err != nil {
-		return err
+		if len(c.LocalHomeys) == 0 {
+			return err
+		}
+		// The API-key Homeys need no cloud: list them (and the account's last known list).
+		msg, _, _ := explain(err, a.cmdPrefix())
+		fmt.Fprintf(a.stderr, "homeytray: the account's Homeys were not refreshed (%s); the API-key Homeys need no cloud\n", msg)
 	}
-	c, _ := a.config()
 	if *asJSON {
 		type row struct {
 			homey.Homey
-			Selected bool `json:"selected"`
+			Selected bool   `json:"selected"`
+			Access   string `json:"access"` // "api_key" or "athom"
+			Address  string `json:"address,omitempty"`
 		}
-		rows := make([]row, 0, len(c.Homeys))
-		for _, h := range c.Homeys {
-			rows = append(rows, row{h, h.ID == c.SelectedHomey})
+		all := c.allHomeys()
+		rows := make([]row, 0, len(all))
+		for _, h := range all {
+			r := row{Homey: h, Selected: h.ID == c.SelectedHomey, Access: "athom"}
+			if l, ok := c.localHomey(h.ID); ok {
+				r.Access, r.Address = "api_key", l.Address
+			}
+			rows = append(rows, r)
 		}
 		return writeJSON(a, rows)
 	}
@@ -134,18 +159,23 @@ func cmdHomeys(ctx context.Context, a *app, args []string) error {
 }
 
 func (a *app) printHomeys(c *Config) error {
-	if len(c.Homeys) == 0 {
+	all := c.allHomeys()
+	if len(all) == 0 {
 		fmt.Fprintln(a.stdout, "This account has no Homey.")
 		return nil
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\tNAME\tID\tMODEL\tSTATE")
-	for _, h := range c.Homeys {
+	fmt.Fprintln(tw, "\tNAME\tID\tMODEL\tSTATE\tACCESS")
+	for _, h := range all {
 		mark := ""
 		if h.ID == c.SelectedHomey {
 			mark = "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", mark, h.Name, h.ID, dash(h.Model), dash(h.State))
+		access := "Athom sign-in"
+		if l, ok := c.localHomey(h.ID); ok {
+			access = "API key, " + l.Address
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, oneLine(h.Name), h.ID, dash(h.Model), dash(h.State), access)
 	}
 	return tw.Flush()
 }
@@ -180,13 +210,9 @@ func cmdDevices(ctx context.Context, a *app, args []string) error {
 		}
 		return showDevices(a, devices, zones, *asJSON)
 	}
-	h, bs, err := a.homeyBearers(ctx, *name)
-	if err != nil {
-		return err
-	}
 	cctx, cancel := withTimeout(ctx)
 	defer cancel()
-	devices, zones, err := fetchDevices(cctx, h, bs, !*asJSON)
+	devices, zones, err := a.homeyDevices(cctx, *name, !*asJSON)
 	if err != nil {
 		return err
 	}

@@ -12,19 +12,22 @@ import (
 
 // statusReport is what `status --json` prints. It names tokens and their lifetimes, never their values.
 type statusReport struct {
-	SignedIn          bool           `json:"signed_in"`
-	SignIn            string         `json:"sign_in"` // "oauth", "personal access token" or "none"
-	User              *CachedUser    `json:"user,omitempty"`
-	ClientID          string         `json:"client_id,omitempty"`
-	CloudURL          string         `json:"cloud_url"`
-	SecretStore       string         `json:"secret_store"`
-	InsecureFileStore bool           `json:"insecure_file_store"`
-	SecretStoreError  string         `json:"secret_store_error,omitempty"`
-	AccessTokenExpiry *time.Time     `json:"access_token_expires_at,omitempty"`
-	SelectedHomey     *homeyRef      `json:"selected_homey,omitempty"`
-	Bearers           []bearerStatus `json:"homey_bearers"`
-	LastRefreshError  string         `json:"last_refresh_error,omitempty"`
-	LastRefreshErrAt  *time.Time     `json:"last_refresh_error_at,omitempty"`
+	SignedIn          bool        `json:"signed_in"`
+	SignIn            string      `json:"sign_in"` // "oauth", "personal access token" or "none"
+	User              *CachedUser `json:"user,omitempty"`
+	ClientID          string      `json:"client_id,omitempty"`
+	CloudURL          string      `json:"cloud_url"`
+	SecretStore       string      `json:"secret_store"`
+	InsecureFileStore bool        `json:"insecure_file_store"`
+	SecretStoreError  string      `json:"secret_store_error,omitempty"`
+	AccessTokenExpiry *time.Time  `json:"access_token_expires_at,omitempty"`
+	SelectedHomey     *homeyRef   `json:"selected_homey,omitempty"`
+	// SelectedAccess is how the selected Homey is reached: "api_key" (no cloud, no expiry) or "athom".
+	SelectedAccess   string         `json:"selected_access,omitempty"`
+	LocalHomeys      []localStatus  `json:"local_homeys"`
+	Bearers          []bearerStatus `json:"homey_bearers"`
+	LastRefreshError string         `json:"last_refresh_error,omitempty"`
+	LastRefreshErrAt *time.Time     `json:"last_refresh_error_at,omitempty"`
 }
 
 type homeyRef struct {
@@ -32,9 +35,17 @@ type homeyRef struct {
 	Name string `json:"name"`
 }
 
+// localStatus is an API-key Homey: where it is and whether its key is in the keychain (never the key).
+type localStatus struct {
+	homeyRef
+	Address   string `json:"address"`
+	KeyStored bool   `json:"key_stored"`
+}
+
 type bearerStatus struct {
 	homeyRef
 	BaseURL      string    `json:"base_url"`
+	Route        string    `json:"route"` // "local" or "cloud": the remembered route, else the one it was confirmed on
 	IssuedAt     time.Time `json:"issued_at"`
 	ConfirmedAt  time.Time `json:"confirmed_at"`
 	TrustedUntil time.Time `json:"trusted_until"`
@@ -60,7 +71,7 @@ func cmdStatus(ctx context.Context, a *app, args []string) error {
 		return err
 	case r.SecretStoreError != "":
 		return errSilent
-	case !r.SignedIn:
+	case !r.SignedIn && len(r.LocalHomeys) == 0:
 		return errSilentAuth
 	}
 	return nil
@@ -77,12 +88,25 @@ func (a *app) status() (*statusReport, error) {
 	}
 	r := &statusReport{SignIn: "none", User: c.User, ClientID: a.clientID(c), CloudURL: a.cloudURL(),
 		SecretStore: store.Name(), InsecureFileStore: a.insecure || c.InsecureFileStore, Bearers: []bearerStatus{},
+		LocalHomeys:      []localStatus{},
 		LastRefreshError: c.LastRefreshError}
 	if !c.LastRefreshErrAt.IsZero() {
 		r.LastRefreshErrAt = &c.LastRefreshErrAt
 	}
 	if h, err := c.homey(c.SelectedHomey); err == nil {
 		r.SelectedHomey = &homeyRef{h.ID, h.Name}
+		r.SelectedAccess = "athom"
+		if _, ok := c.localHomey(h.ID); ok {
+			r.SelectedAccess = "api_key"
+		}
+	}
+	for _, l := range c.LocalHomeys {
+		_, err := store.Get(keyAPIKeyPrefix + l.ID)
+		if err != nil && !errors.Is(err, auth.ErrNotFound) {
+			r.SecretStoreError = err.Error()
+			return r, nil
+		}
+		r.LocalHomeys = append(r.LocalHomeys, localStatus{homeyRef{l.ID, l.Name}, l.Address, err == nil})
 	}
 	s, err := a.athom()
 	if err != nil {
@@ -112,8 +136,12 @@ func (a *app) status() (*statusReport, error) {
 			break
 		}
 		if b != nil {
-			r.Bearers = append(r.Bearers, bearerStatus{homeyRef{h.ID, h.Name}, b.BaseURL, b.IssuedAt,
-				b.ConfirmedAt, b.ConfirmedAt.Add(homey.DefaultTrust)})
+			route, ok := c.Routes[h.ID]
+			if !ok {
+				route = homey.Route{Strategy: b.Strategy, BaseURL: b.BaseURL}
+			}
+			r.Bearers = append(r.Bearers, bearerStatus{homeyRef{h.ID, h.Name}, route.BaseURL, route.Kind(),
+				b.IssuedAt, b.ConfirmedAt, b.ConfirmedAt.Add(homey.DefaultTrust)})
 		}
 	}
 	return r, nil
@@ -132,6 +160,8 @@ func (a *app) printStatus(r *statusReport) {
 		fmt.Fprintf(w, "Signed in (%s).\n", r.SignIn)
 	case r.SecretStoreError != "":
 		fmt.Fprintln(w, "Sign-in unknown: the keychain could not be read.")
+	case len(r.LocalHomeys) > 0:
+		fmt.Fprintln(w, "Not signed in to Athom (the API-key Homeys below do not need it).")
 	default:
 		fmt.Fprintf(w, "Not signed in. Run: %s login\n", a.cmdPrefix())
 	}
@@ -152,11 +182,22 @@ func (a *app) printStatus(r *statusReport) {
 		fmt.Fprintln(w, "Access token:   personal access token, expiry unknown, no refresh: when Athom rejects it, sign in again")
 	}
 	if r.SelectedHomey != nil {
-		fmt.Fprintf(w, "Selected Homey: %s (%s)\n", r.SelectedHomey.Name, r.SelectedHomey.ID)
+		how := "through the Athom sign-in"
+		if r.SelectedAccess == "api_key" {
+			how = "with its API key (no cloud, no expiry)"
+		}
+		fmt.Fprintf(w, "Selected Homey: %s (%s), %s\n", r.SelectedHomey.Name, r.SelectedHomey.ID, how)
+	}
+	for _, l := range r.LocalHomeys {
+		key := "API key in " + r.SecretStore
+		if !l.KeyStored {
+			key = fmt.Sprintf("API key MISSING: run %s local add --address %s", a.cmdPrefix(), l.Address)
+		}
+		fmt.Fprintf(w, "Local Homey:    %s (%s) at %s: %s\n", l.Name, l.ID, l.Address, key)
 	}
 	for _, b := range r.Bearers {
-		fmt.Fprintf(w, "Homey bearer:   %s: issued %s, confirmed %s, trusted until %s, then checked with one call\n",
-			b.Name, when(b.IssuedAt), when(b.ConfirmedAt), when(b.TrustedUntil))
+		fmt.Fprintf(w, "Homey bearer:   %s via %s (%s): issued %s, confirmed %s, trusted until %s, then checked with one call\n",
+			b.Name, dash(b.Route), b.BaseURL, when(b.IssuedAt), when(b.ConfirmedAt), when(b.TrustedUntil))
 	}
 	if r.LastRefreshError != "" {
 		fmt.Fprintf(w, "Last refresh error: %s\n", r.LastRefreshError)

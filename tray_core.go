@@ -106,15 +106,7 @@ func (t *trayCore) AccessToken(ctx context.Context) (*oauth2.Token, error) {
 func (t *trayCore) Bearer(ctx context.Context, homeyID string) (*homey.Bearer, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	h, bs, err := t.a.homeyBearers(ctx, homeyID)
-	if err != nil {
-		return nil, err
-	}
-	b, err := bs.Get(ctx, h)
-	if err != nil {
-		return nil, fmt.Errorf("get a bearer for %s: %w", h.Name, err)
-	}
-	return b, nil
+	return t.a.homeyBearer(ctx, homeyID)
 }
 
 func (t *trayCore) Homeys(ctx context.Context) ([]homey.Homey, string, error) {
@@ -125,11 +117,18 @@ func (t *trayCore) Homeys(ctx context.Context) ([]homey.Homey, string, error) {
 		return nil, "", err
 	}
 	if c.HomeysFetchedAt.IsZero() {
-		if err := t.a.refreshHomeys(ctx); err != nil {
+		// API-key Homeys need no cloud: without it the menu lists them alone.
+		if err := t.a.refreshHomeys(ctx); err != nil && len(c.LocalHomeys) == 0 {
 			return nil, "", err
 		}
 	}
-	return append([]homey.Homey(nil), c.Homeys...), c.SelectedHomey, nil
+	list := c.allHomeys()
+	for i, h := range list {
+		if _, ok := c.localHomey(h.ID); ok {
+			list[i].Name = h.Name + " (API key)"
+		}
+	}
+	return list, c.SelectedHomey, nil
 }
 
 func (t *trayCore) Select(homeyID string) error {
@@ -141,11 +140,7 @@ func (t *trayCore) Select(homeyID string) error {
 func (t *trayCore) Devices(ctx context.Context, homeyID string) (map[string]homey.Device, map[string]homey.Zone, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	h, bs, err := t.a.homeyBearers(ctx, homeyID)
-	if err != nil {
-		return nil, nil, err
-	}
-	return fetchDevices(ctx, h, bs, true)
+	return t.a.homeyDevices(ctx, homeyID, true)
 }
 
 func (t *trayCore) Login(ctx context.Context) error {

@@ -8,11 +8,13 @@ import (
 	"time"
 )
 
-// Bearer is a Homey session token with what is needed to reuse it.
+// Bearer is a Homey session token with what is needed to reuse it. One session token works on
+// every route of its Homey (PROTOCOL §3.1); BaseURL and Strategy are the route last used.
 type Bearer struct {
 	Token       string    `json:"token"`
 	HomeyID     string    `json:"homey_id"`
 	BaseURL     string    `json:"base_url"`
+	Strategy    string    `json:"strategy,omitempty"` // the route's strategy: "local", "cloud", …
 	IssuedAt    time.Time `json:"issued_at"`
 	ConfirmedAt time.Time `json:"confirmed_at"` // last time the Homey accepted it
 }
@@ -36,80 +38,139 @@ type Bearers struct {
 	Trust time.Duration    // 0 = DefaultTrust: a bearer confirmed within Trust is handed out with no call
 	Now   func() time.Time // nil = time.Now
 	HTTP  *http.Client     // for Homey calls; nil = a client with a 15 s timeout
+	// Router picks the route to each Homey (e.g. *Routes: local first); nil = always the cloud
+	// relay (remoteUrl).
+	Router Router
 }
 
 // Get returns a usable bearer for h:
-//   - cached and confirmed less than Trust ago: no HTTP call;
-//   - cached but older (or for another base URL): one call, [Client.SessionMe]; if accepted,
-//     ConfirmedAt becomes now and the bearer is saved; on 401 it is dropped and Get logs in;
+//   - cached and confirmed less than Trust ago: no HTTP call (the Router is asked for a route
+//     with bearer false; a bearer whose route changed is saved with the new one);
+//   - cached but older: one call, [Client.SessionMe]; if accepted, ConfirmedAt becomes now and
+//     the bearer is saved; on 401 it is dropped and Get logs in;
 //   - none: [Cloud.DelegationToken] and [Client.Login], two calls; the new bearer is saved.
 //
-// Errors of the cache are returned (wrapped), never ignored.
+// The trust window does not depend on the route. With a Router, a network error at the route
+// reports it Failed and the call runs once more on a new route. Errors of the cache are
+// returned (wrapped), never ignored.
 func (b *Bearers) Get(ctx context.Context, h Homey) (*Bearer, error) {
-	c, err := b.client(h)
+	if h.ID == "" {
+		return nil, errNoHomeyID
+	}
+	cached, err := b.load(h.ID)
 	if err != nil {
 		return nil, err
 	}
-	cached, err := b.load(h.ID)
-	switch {
-	case err != nil:
-		return nil, err
-	case cached == nil:
-		return b.login(ctx, h, c)
-	case b.trusted(cached, c.BaseURL):
-		return cached, nil
+	if cached != nil && b.trusted(cached) {
+		rt, err := b.router().BaseURL(ctx, h, false)
+		if err != nil {
+			return nil, err
+		}
+		return b.atRoute(cached, rt)
 	}
-	return b.confirm(ctx, h, c, cached)
+	var out *Bearer
+	err = b.onRoute(ctx, h, func(c *Client, rt Route) error {
+		var err error
+		if cached != nil {
+			out, err = b.confirm(ctx, h, c, rt, cached)
+		} else {
+			out, err = b.login(ctx, h, c, rt)
+		}
+		return err
+	})
+	return out, err
 }
 
-// Do runs fn with a bearer for h. If fn's error [IsUnauthorized], Do drops the cached bearer, logs
-// in again once and runs fn once more; that second error is returned as it is.
+// Do runs fn with a bearer for h, on the route the Router gives (pinged first if a secret has
+// not gone there in this process yet). On a network error at that route it reports the route
+// Failed and runs fn once more on a new route. If fn's error [IsUnauthorized], Do drops the
+// cached bearer, logs in again once and runs fn once more; that second error is returned as it
+// is.
 func (b *Bearers) Do(ctx context.Context, h Homey, fn func(ctx context.Context, c *Client, bearer string) error) error {
 	br, err := b.Get(ctx, h)
 	if err != nil {
 		return err
 	}
-	c, err := b.client(h)
-	if err != nil {
+	err = b.onRoute(ctx, h, func(c *Client, rt Route) error {
+		if err := fn(ctx, c, br.Token); err != nil {
+			return err
+		}
+		_, err := b.atRoute(br, rt)
 		return err
-	}
-	if err := fn(ctx, c, br.Token); !IsUnauthorized(err) {
+	})
+	if !IsUnauthorized(err) {
 		return err
 	}
 	if err := b.drop(h.ID); err != nil {
 		return err
 	}
-	if br, err = b.login(ctx, h, c); err != nil {
-		return err
-	}
-	return fn(ctx, c, br.Token)
+	return b.onRoute(ctx, h, func(c *Client, rt Route) error {
+		br, err := b.login(ctx, h, c, rt)
+		if err != nil {
+			return err
+		}
+		return fn(ctx, c, br.Token)
+	})
 }
 
-// trusted: confirmed for this base URL less than Trust ago (and not in the future).
-func (b *Bearers) trusted(br *Bearer, baseURL string) bool {
+// onRoute runs fn with a Client at the route for h (asked with bearer true). On a network error
+// at that route, and with a Router, it reports the route Failed and runs fn once more on the
+// route the Router gives next.
+func (b *Bearers) onRoute(ctx context.Context, h Homey, fn func(c *Client, rt Route) error) error {
+	rt, err := b.router().BaseURL(ctx, h, true)
+	if err != nil {
+		return err
+	}
+	err = fn(b.clientAt(h, rt), rt)
+	if b.Router == nil || ctx.Err() != nil || !isNetworkErrorAt(err, rt.BaseURL) {
+		return err
+	}
+	b.Router.Failed(h, rt)
+	next, rerr := b.Router.BaseURL(ctx, h, true)
+	if rerr != nil {
+		return fmt.Errorf("%w (after %s failed: %v)", rerr, rt.Strategy, err)
+	}
+	return fn(b.clientAt(h, next), next)
+}
+
+// atRoute returns br with rt as its route, saved if its base URL changed.
+func (b *Bearers) atRoute(br *Bearer, rt Route) (*Bearer, error) {
+	if br.BaseURL == rt.BaseURL && br.Strategy == rt.Strategy {
+		return br, nil
+	}
+	nb := *br
+	nb.BaseURL, nb.Strategy = rt.BaseURL, rt.Strategy
+	if br.BaseURL == rt.BaseURL { // only the strategy was missing (a bearer saved before routes)
+		return &nb, nil
+	}
+	return b.save(&nb)
+}
+
+// trusted: confirmed less than Trust ago (and not in the future), whatever the route.
+func (b *Bearers) trusted(br *Bearer) bool {
 	age := b.now().Sub(br.ConfirmedAt)
-	return br.BaseURL == baseURL && age >= 0 && age < b.trust()
+	return age >= 0 && age < b.trust()
 }
 
 // confirm asks the Homey whether it still accepts the cached bearer.
-func (b *Bearers) confirm(ctx context.Context, h Homey, c *Client, cached *Bearer) (*Bearer, error) {
+func (b *Bearers) confirm(ctx context.Context, h Homey, c *Client, rt Route, cached *Bearer) (*Bearer, error) {
 	_, err := c.SessionMe(ctx, cached.Token)
 	if IsUnauthorized(err) {
 		if err := b.drop(h.ID); err != nil {
 			return nil, err
 		}
-		return b.login(ctx, h, c)
+		return b.login(ctx, h, c, rt)
 	}
 	if err != nil {
 		return nil, err
 	}
 	br := *cached
-	br.BaseURL, br.ConfirmedAt = c.BaseURL, b.now()
+	br.BaseURL, br.Strategy, br.ConfirmedAt = rt.BaseURL, rt.Strategy, b.now()
 	return b.save(&br)
 }
 
 // login signs in to the Homey with a fresh delegation token and saves the new bearer.
-func (b *Bearers) login(ctx context.Context, h Homey, c *Client) (*Bearer, error) {
+func (b *Bearers) login(ctx context.Context, h Homey, c *Client, rt Route) (*Bearer, error) {
 	if b.Cloud == nil {
 		return nil, errNoCloud
 	}
@@ -122,18 +183,19 @@ func (b *Bearers) login(ctx context.Context, h Homey, c *Client) (*Bearer, error
 		return nil, err
 	}
 	now := b.now()
-	return b.save(&Bearer{Token: tok, HomeyID: h.ID, BaseURL: c.BaseURL, IssuedAt: now, ConfirmedAt: now})
+	return b.save(&Bearer{Token: tok, HomeyID: h.ID, BaseURL: rt.BaseURL, Strategy: rt.Strategy, IssuedAt: now, ConfirmedAt: now})
 }
 
-// client is the Client for h at its base URL.
-func (b *Bearers) client(h Homey) (*Client, error) {
-	switch {
-	case h.ID == "":
-		return nil, errNoHomeyID
-	case h.BaseURL() == "":
-		return nil, fmt.Errorf("homey %s: %w", h.ID, errNoURL)
+func (b *Bearers) router() Router {
+	if b.Router != nil {
+		return b.Router
 	}
-	return &Client{BaseURL: h.BaseURL(), HomeyID: h.ID, HTTP: b.HTTP}, nil
+	return relayRouter{}
+}
+
+// clientAt is the Client for h at route rt.
+func (b *Bearers) clientAt(h Homey, rt Route) *Client {
+	return &Client{BaseURL: rt.BaseURL, HomeyID: h.ID, HTTP: b.HTTP}
 }
 
 // load returns the cached bearer of homeyID, or nil when there is none or it is not for it.

@@ -140,7 +140,7 @@ func newBearerEnv(t *testing.T) *bearerEnv {
 
 // cached puts a bearer confirmed ago into the cache; valid says whether the Homey accepts it.
 func (e *bearerEnv) cached(tok string, ago time.Duration, valid bool) *Bearer {
-	b := Bearer{Token: tok, HomeyID: "h1", BaseURL: e.srv.URL, IssuedAt: e.now.Add(-48 * time.Hour), ConfirmedAt: e.now.Add(-ago)}
+	b := Bearer{Token: tok, HomeyID: "h1", BaseURL: e.srv.URL, Strategy: StrategyCloud, IssuedAt: e.now.Add(-48 * time.Hour), ConfirmedAt: e.now.Add(-ago)}
 	e.cache.m["h1"] = b
 	e.fake.valid[tok] = valid
 	return &b
@@ -169,13 +169,15 @@ func TestBearersGet(t *testing.T) {
 		issued time.Duration // want IssuedAt = now - issued
 		saves  int
 		drops  int
+		// confirmedAgo: want ConfirmedAt = now - confirmedAgo when no call was made
+		confirmedAgo time.Duration
 	}{
 		{name: "none", setup: func(*bearerEnv) {},
 			calls: map[string]int{routeDelegation: 1, routeLogin: 1}, token: "session-1", saves: 1},
 		{name: "cached fresh", setup: func(e *bearerEnv) { e.cached("cached", 5*time.Minute, true) },
-			calls: map[string]int{}, token: "cached", issued: 48 * time.Hour},
+			calls: map[string]int{}, token: "cached", issued: 48 * time.Hour, confirmedAgo: 5 * time.Minute},
 		{name: "cached fresh, revoked: trusted anyway", setup: func(e *bearerEnv) { e.cached("cached", 14*time.Minute, false) },
-			calls: map[string]int{}, token: "cached", issued: 48 * time.Hour},
+			calls: map[string]int{}, token: "cached", issued: 48 * time.Hour, confirmedAgo: 14 * time.Minute},
 		{name: "cached stale", setup: func(e *bearerEnv) { e.cached("cached", 20*time.Minute, true) },
 			calls: map[string]int{routeSessionMe: 1}, token: "cached", issued: 48 * time.Hour, saves: 1},
 		{name: "cached exactly Trust old", setup: func(e *bearerEnv) { e.cached("cached", DefaultTrust, true) },
@@ -184,12 +186,19 @@ func TestBearersGet(t *testing.T) {
 			calls: map[string]int{routeSessionMe: 1}, token: "cached", issued: 48 * time.Hour, saves: 1},
 		{name: "custom Trust", setup: func(e *bearerEnv) { e.b.Trust = time.Minute; e.cached("cached", 2*time.Minute, true) },
 			calls: map[string]int{routeSessionMe: 1}, token: "cached", issued: 48 * time.Hour, saves: 1},
-		{name: "cached for another URL", setup: func(e *bearerEnv) {
+		// One session token works on every route: the trust window does not depend on it.
+		{name: "cached for another URL: trusted, saved with the new route", setup: func(e *bearerEnv) {
 			e.cached("cached", time.Minute, true)
 			b := e.cache.m["h1"]
-			b.BaseURL = "http://old.invalid"
+			b.BaseURL, b.Strategy = "http://old.invalid", StrategyLocal
 			e.cache.m["h1"] = b
-		}, calls: map[string]int{routeSessionMe: 1}, token: "cached", issued: 48 * time.Hour, saves: 1},
+		}, calls: map[string]int{}, token: "cached", issued: 48 * time.Hour, saves: 1, confirmedAgo: time.Minute},
+		{name: "cached before routes (no strategy): no save", setup: func(e *bearerEnv) {
+			e.cached("cached", time.Minute, true)
+			b := e.cache.m["h1"]
+			b.Strategy = ""
+			e.cache.m["h1"] = b
+		}, calls: map[string]int{}, token: "cached", issued: 48 * time.Hour, confirmedAgo: time.Minute},
 		{name: "cached for another Homey", setup: func(e *bearerEnv) {
 			e.cached("cached", time.Minute, true)
 			b := e.cache.m["h1"]
@@ -208,9 +217,10 @@ func TestBearersGet(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.checkCalls(t, tt.calls)
-			want := Bearer{Token: tt.token, HomeyID: "h1", BaseURL: e.srv.URL, IssuedAt: e.now.Add(-tt.issued), ConfirmedAt: e.now}
+			want := Bearer{Token: tt.token, HomeyID: "h1", BaseURL: e.srv.URL, Strategy: StrategyCloud,
+				IssuedAt: e.now.Add(-tt.issued), ConfirmedAt: e.now}
 			if len(tt.calls) == 0 {
-				want.ConfirmedAt = e.cache.m["h1"].ConfirmedAt // handed out as cached
+				want.ConfirmedAt = e.now.Add(-tt.confirmedAgo) // handed out as cached
 			}
 			if *br != want {
 				t.Errorf("Get = %+v\nwant  %+v", *br, want)

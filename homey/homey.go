@@ -1,6 +1,6 @@
 // Package homey speaks the Athom cloud and Homey HTTP APIs: the signed-in user and their Homeys
-// ([Cloud]), one Homey's manager routes ([Client]) and the Homey session bearers that those routes
-// need ([Bearers]).
+// ([Cloud]), one Homey's manager routes ([Client]), the Homey session bearers that those routes
+// need ([Bearers]) and the choice of address to reach a Homey at, local first ([Race], [Routes]).
 //
 // The package knows nothing about how the Athom access token is obtained or stored: it takes an
 // [oauth2.TokenSource] and, when the cloud rejects a token, tells it so through the optional
@@ -108,8 +108,9 @@ func (h Homey) MarshalJSON() ([]byte, error) {
 	return json.Marshal(homeyFields(h))
 }
 
-// BaseURL is the URL to reach h at: for now its cloud relay (remoteUrl), without a trailing
-// slash; "" when the cloud listed none.
+// BaseURL is h's cloud relay URL (remoteUrl), without a trailing slash; "" when the cloud listed
+// none. It is the route [Bearers] uses without a [Router]; [Race] and [Routes] pick among all of
+// h's [Homey.Candidates], local ones first.
 func (h Homey) BaseURL() string {
 	return strings.TrimRight(h.RemoteURL, "/")
 }

@@ -53,7 +53,7 @@ func roundTrip(ctx context.Context, hc *http.Client, r *request, handle func(*ht
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s: %w", r.op(), transportCause(err))
+		return fmt.Errorf("%s: %w", r.op(), &transportError{err: transportCause(err), base: r.base})
 	}
 	defer func() {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // lets the connection be reused

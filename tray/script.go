@@ -65,7 +65,7 @@ func scriptBearer(ctx context.Context, core Core, r Request) Answer {
 	if err != nil {
 		return scriptFailure(err)
 	}
-	return Answer{Token: b.Token, HomeyID: b.HomeyID, BaseURL: b.BaseURL}
+	return Answer{Token: b.Token, HomeyID: b.HomeyID, BaseURL: b.BaseURL, Route: homey.Route{Strategy: b.Strategy}.Kind()}
 }
 
 func scriptDevices(ctx context.Context, core Core, r Request) Answer {

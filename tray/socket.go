@@ -39,6 +39,7 @@ type Answer struct {
 	Token     string          `json:"token,omitempty"`
 	HomeyID   string          `json:"homey_id,omitempty"`
 	BaseURL   string          `json:"base_url,omitempty"`
+	Route     string          `json:"route,omitempty"` // "local" or "cloud"
 	ExpiresAt *time.Time      `json:"expires_at,omitempty"`
 	Devices   json.RawMessage `json:"devices,omitempty"` // the Homey's own objects keyed by id
 	Zones     json.RawMessage `json:"zones,omitempty"`

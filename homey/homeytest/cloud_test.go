@@ -127,7 +127,7 @@ func TestUserMe(t *testing.T) {
 	}
 	for i, h := range u.Homeys {
 		want := map[string]any{
-			"_id": infos[i].ID, "id": infos[i].ID, "name": infos[i].Name, "remoteUrl": infos[i].BaseURL,
+			"_id": infos[i].ID, "id": infos[i].ID, "name": infos[i].Name, "remoteUrl": infos[i].BaseURL, "localUrl": infos[i].LocalURL,
 			"platform": "local", "apiVersion": 3.0, "platformVersion": 2.0, "model": "homey5q", "state": "online",
 		}
 		for k, v := range want {
@@ -135,8 +135,13 @@ func TestUserMe(t *testing.T) {
 				t.Errorf("homeys[%d].%s = %v, want %v", i, k, h[k], v)
 			}
 		}
-		if _, ok := h["localUrl"]; ok {
-			t.Errorf("homeys[%d] has a localUrl", i)
+		if infos[i].LocalURL == infos[i].BaseURL || !strings.HasPrefix(infos[i].LocalURL, "http://127.0.0.1:") {
+			t.Errorf("homeys[%d]: localUrl %q, remoteUrl %q; want two loopback listeners", i, infos[i].LocalURL, infos[i].BaseURL)
+		}
+		for _, k := range []string{"localUrlSecure", "remoteUrlForwarded"} {
+			if _, ok := h[k]; ok {
+				t.Errorf("homeys[%d] has a %s (the emulator serves no TLS)", i, k)
+			}
 		}
 	}
 }

@@ -114,9 +114,11 @@ func checkConformance(t *testing.T, info Info, got conformanceSummary) {
 	check("user is the fixture user", got.User.ID == fixtureUser.id && got.User.Fullname == "Ada Lovelace" &&
 		got.User.Email == fixtureUser.email && got.User.Regular)
 	check("sees both Homeys", len(got.Homeys) == 2 && got.Homeys[0].ID == fix[0].id && got.Homeys[1].Name == fix[1].name)
+	// The first Homey goes through the client's default discovery, which prefers the local
+	// listener (localUrl) over the relay; the second is asked for the cloud relay only.
 	for i, h := range []conformanceHomey{got.First, got.Second} {
-		want := fix[i]
-		check(fmt.Sprintf("%s reached through remoteUrl (strategy %q)", want.name, h.Strategy), h.ID == want.id && h.Strategy == "cloud")
+		want, strategy := fix[i], []string{"local", "cloud"}[i]
+		check(fmt.Sprintf("%s reached through strategy %q (got %q)", want.name, strategy, h.Strategy), h.ID == want.id && h.Strategy == strategy)
 		check(want.name+" version from X-Homey-Version", h.Version == want.version)
 		check(want.name+" session scopes", h.CanReadDevices)
 		check(want.name+" zones", len(h.Zones) == len(want.zones))

@@ -35,6 +35,9 @@ func (k FaultKind) String() string {
 	return "none"
 }
 
+// FaultCloud is the SetFault route key for every request to the cloud listener.
+const FaultCloud = "cloud *"
+
 // Fault is injected into the next Times requests of a route (Times 0: until cleared).
 type Fault struct {
 	Kind  FaultKind
@@ -48,8 +51,10 @@ const (
 
 // SetFault injects f into requests of route: "METHOD /path" (path without
 // query, e.g. "POST /oauth2/token", "GET /api/manager/devices/device") or
-// "*" for every request to the cloud and every Homey. A route's own fault
-// wins over "*". A zero Kind clears the route's fault.
+// "*" for every request to the cloud and every Homey, FaultCloud for every
+// request to the cloud only (api.athom.com down, the Homeys on the LAN fine).
+// A route's own fault wins over FaultCloud, which wins over "*". A zero Kind
+// clears the route's fault.
 func (s *Server) SetFault(route string, f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -67,12 +72,22 @@ func (s *Server) ClearFaults() {
 	clear(s.faults)
 }
 
-// admit counts the request and returns the fault to inject, if any.
-func (s *Server) admit(route string) FaultKind {
+// admit counts the request (also per Homey listener when h is set) and returns
+// the fault to inject, if any, and whether an impostor answers (SetWrongID).
+func (s *Server) admit(route string, h *homey, via string) (FaultKind, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.counts[route]++
-	for _, key := range []string{route, "*"} {
+	impostor := false
+	if h != nil {
+		s.viaCounts[viaKey(h.id, via, route)]++
+		impostor = via == ViaLocal && h.wrongID
+	}
+	keys := []string{route, "*"}
+	if h == nil {
+		keys = []string{route, FaultCloud, "*"}
+	}
+	for _, key := range keys {
 		f := s.faults[key]
 		if f == nil {
 			continue
@@ -82,17 +97,26 @@ func (s *Server) admit(route string) FaultKind {
 				delete(s.faults, key)
 			}
 		}
-		return f.Kind
+		return f.Kind, impostor
 	}
-	return 0
+	return 0, impostor
 }
 
-// handler wraps a route table: count, maybe inject a fault, answer.
-// h is the Homey the listener belongs to, nil for the cloud.
-func (s *Server) handler(rt router, h *homey) http.Handler {
+// handler wraps a route table: (on a relay, wait the relay latency,) count,
+// maybe inject a fault, answer. h is the Homey the listener belongs to, nil
+// for the cloud; via is ViaRelay or ViaLocal for a Homey's listeners.
+func (s *Server) handler(rt router, h *homey, via string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if kind := s.admit(r.Method + " " + r.URL.Path); kind != 0 {
+		if via == ViaRelay && !s.relayWait(r) {
+			panic(http.ErrAbortHandler)
+		}
+		kind, impostor := s.admit(r.Method+" "+r.URL.Path, h, via)
+		if kind != 0 {
 			s.inject(w, r, kind)
+			return
+		}
+		if impostor {
+			impostorReply(r).write(w)
 			return
 		}
 		rep := rt.dispatch(r)

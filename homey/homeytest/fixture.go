@@ -11,7 +11,10 @@ var fixtureUser = struct{ id, first, last, email string }{
 // homey is one emulated Homey: its identity, listener and data (guarded by Server.mu).
 type homey struct {
 	id, name, model, version string
-	lis                      *listener
+	lis                      *listener // the relay: remoteUrl
+	local                    *listener // the LAN address: localUrl (its url stays when stopped)
+	localStopped             bool      // StopLocal: the local listener is closed
+	wrongID                  bool      // SetWrongID: another device answers at localUrl
 	zones                    map[string]*zone
 	devices                  map[string]*device
 }
@@ -31,8 +34,9 @@ type userDoc struct {
 	Homeys    []homeyDoc        `json:"homeys"`
 }
 
-// homeyDoc is one Homey in /user/me. No localUrl fields for now: clients go
-// through remoteUrl, which is the Homey's own listener.
+// homeyDoc is one Homey in /user/me: localUrl is the Homey's local listener,
+// remoteUrl its relay listener. No localUrlSecure (the emulator serves no TLS)
+// and no remoteUrlForwarded.
 type homeyDoc struct {
 	ID              string         `json:"_id"`
 	IDAlias         string         `json:"id"`
@@ -46,6 +50,7 @@ type homeyDoc struct {
 	Region          string         `json:"region"`
 	State           string         `json:"state"`
 	Role            string         `json:"role"`
+	LocalURL        string         `json:"localUrl,omitempty"`
 	RemoteURL       string         `json:"remoteUrl"`
 	Users           []homeyUserDoc `json:"users"`
 }
@@ -72,7 +77,7 @@ func (s *Server) userDoc() userDoc {
 		doc.Homeys = append(doc.Homeys, homeyDoc{
 			ID: h.id, IDAlias: h.id, Name: h.name, Platform: "local", PlatformVersion: 2, APIVersion: 3,
 			SoftwareVersion: h.version, Model: h.model, Language: "en", Region: "eu", State: "online",
-			Role: "owner", RemoteURL: h.lis.url, Users: []homeyUserDoc{{UserID: u.id, Role: "owner"}},
+			Role: "owner", LocalURL: h.local.url, RemoteURL: h.lis.url, Users: []homeyUserDoc{{UserID: u.id, Role: "owner"}},
 		})
 	}
 	return doc

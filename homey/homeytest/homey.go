@@ -114,6 +114,9 @@ func (s *Server) checkSessionLocked(h *homey, r *http.Request) (*session, reply)
 	if !ok {
 		return nil, invalidSession("missing bearer token")
 	}
+	if k := s.apiKeyLocked(tok); k != nil {
+		return s.checkAPIKeyLocked(h, k, r) // an API key (apikey.go)
+	}
 	sess := s.sessions[tok]
 	switch {
 	case sess == nil || sess.HomeyID != h.id:

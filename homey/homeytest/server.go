@@ -6,8 +6,11 @@
 // single-use and expire after 30 s, access tokens and Homey sessions expire,
 // refresh tokens rotate, delegation tokens are RS512 JWTs that each Homey
 // verifies. Switches change that behaviour at run time and faults can be
-// injected per route. The cloud and every Homey listen on their own
-// 127.0.0.1 port; a Homey's remoteUrl in /user/me is its listener's base URL.
+// injected per route. The cloud listens on its own 127.0.0.1 port and every
+// Homey on two: its "relay" listener (remoteUrl in /user/me, slowed by
+// Options.RelayLatency like a round trip through Athom's connect service) and
+// its "local" listener (localUrl, plain http like a Homey on the LAN). There
+// is no localUrlSecure: the emulator serves no TLS.
 package homeytest
 
 import (
@@ -29,6 +32,7 @@ const (
 	DefaultSessionTTL     = 24 * time.Hour
 	codeTTL               = 30 * time.Second
 	delegationTTL         = 60 * time.Second
+	DefaultRelayLatency   = 40 * time.Millisecond
 )
 
 // Options configure a Server. The zero value is usable.
@@ -45,13 +49,18 @@ type Options struct {
 
 	AccessTokenTTL time.Duration // 0 = DefaultAccessTokenTTL; see SetAccessTokenTTL
 	SessionTTL     time.Duration // 0 = DefaultSessionTTL; see SetSessionTTL
+	// RelayLatency delays every answer of a Homey's relay listener (its remoteUrl), like the
+	// round trip through Athom's cloud relay. 0 = DefaultRelayLatency; < 0 = none. See
+	// SetRelayLatency.
+	RelayLatency time.Duration
 }
 
 // HomeyInfo describes one emulated Homey.
 type HomeyInfo struct {
-	ID      string // cloud id (24 hex), as in /user/me
-	Name    string
-	BaseURL string // the Homey's listener, e.g. http://127.0.0.1:40123 (its remoteUrl)
+	ID       string // cloud id (24 hex), as in /user/me
+	Name     string
+	BaseURL  string // the Homey's relay listener, e.g. http://127.0.0.1:40123 (its remoteUrl)
+	LocalURL string // the Homey's local listener (its localUrl), e.g. http://127.0.0.1:40124
 }
 
 // Server is a running emulator. Its methods are safe for concurrent use.
@@ -73,13 +82,15 @@ type Server struct {
 	sessions map[string]*session
 	issued   []string // every code, token and session handed out (IssuedSecrets)
 
-	rotate     bool
-	accessTTL  time.Duration
-	sessionTTL time.Duration
+	rotate       bool
+	accessTTL    time.Duration
+	sessionTTL   time.Duration
+	relayLatency time.Duration // 0 = none
 
-	faults map[string]*Fault
-	counts map[string]int
-	grants map[string]int
+	faults    map[string]*Fault
+	counts    map[string]int
+	viaCounts map[string]int // "<homeyID> <via> <route>" -> requests
+	grants    map[string]int
 
 	closed  bool
 	closing chan struct{} // closed by Close: releases hung requests
@@ -87,9 +98,10 @@ type Server struct {
 }
 
 type listener struct {
-	srv *http.Server
-	ln  net.Listener
-	url string
+	srv  *http.Server
+	ln   net.Listener
+	addr string // host:port it listens on
+	url  string
 }
 
 // New starts an emulator: the cloud and one listener per Homey. Close stops it.
@@ -103,8 +115,9 @@ func New(o Options) (*Server, error) {
 		codes: map[string]*authCode{}, access: map[string]time.Time{},
 		refresh: map[string]time.Time{}, revoked: map[string]time.Time{}, sessions: map[string]*session{},
 		rotate: true, accessTTL: orDefault(o.AccessTokenTTL, DefaultAccessTokenTTL),
-		sessionTTL: orDefault(o.SessionTTL, DefaultSessionTTL),
-		faults:     map[string]*Fault{}, counts: map[string]int{}, grants: map[string]int{},
+		sessionTTL:   orDefault(o.SessionTTL, DefaultSessionTTL),
+		relayLatency: relayLatency(o.RelayLatency),
+		faults:       map[string]*Fault{}, counts: map[string]int{}, viaCounts: map[string]int{}, grants: map[string]int{},
 		closing: make(chan struct{}),
 	}
 	if err := s.applyState(o, st); err != nil {
@@ -153,18 +166,24 @@ func (s *Server) listen(o Options, st *state) error {
 		addr = st.CloudAddr
 	}
 	var err error
-	if s.cloud, err = newListener(addr, s.handler(s.cloudRoutes(), nil)); err != nil {
+	if s.cloud, err = newListener(addr, s.handler(s.cloudRoutes(), nil, "")); err != nil {
 		return fmt.Errorf("listen cloud: %w", err)
 	}
 	for _, h := range fixtureHomeys() {
-		addr := "127.0.0.1:0"
+		s.homeys = append(s.homeys, h)
+		addr, local := "127.0.0.1:0", "127.0.0.1:0"
 		if st != nil && st.HomeyAddrs[h.id] != "" {
 			addr = st.HomeyAddrs[h.id]
 		}
-		if h.lis, err = newListener(addr, s.handler(s.homeyRoutes(h), h)); err != nil {
+		if st != nil && st.LocalAddrs[h.id] != "" {
+			local = st.LocalAddrs[h.id]
+		}
+		if h.lis, err = newListener(addr, s.handler(s.homeyRoutes(h), h, ViaRelay)); err != nil {
 			return fmt.Errorf("listen homey %s: %w", h.name, err)
 		}
-		s.homeys = append(s.homeys, h)
+		if h.local, err = newListener(local, s.handler(s.homeyRoutes(h), h, ViaLocal)); err != nil {
+			return fmt.Errorf("listen homey %s (local): %w", h.name, err)
+		}
 	}
 	return nil
 }
@@ -180,16 +199,23 @@ func newListener(addr string, h http.Handler) (*listener, error) {
 		return nil, err
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	return &listener{srv: srv, ln: ln, url: "http://" + ln.Addr().String()}, nil
+	a := ln.Addr().String()
+	return &listener{srv: srv, ln: ln, addr: a, url: "http://" + a}, nil
 }
 
+// listeners lists the running listeners; s.mu must be held once the server serves.
 func (s *Server) listeners() []*listener {
 	var ls []*listener
 	if s.cloud != nil {
 		ls = append(ls, s.cloud)
 	}
 	for _, h := range s.homeys {
-		ls = append(ls, h.lis)
+		if h.lis != nil {
+			ls = append(ls, h.lis)
+		}
+		if h.local != nil && !h.localStopped {
+			ls = append(ls, h.local)
+		}
 	}
 	return ls
 }
@@ -216,11 +242,12 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	close(s.closing)
+	ls := s.listeners()
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	var errs []error
-	for _, l := range s.listeners() {
+	for _, l := range ls {
 		if err := l.srv.Shutdown(ctx); err != nil {
 			errs = append(errs, l.srv.Close())
 		}
@@ -245,7 +272,7 @@ func (s *Server) RedirectURI() string { return s.redirectURI }
 func (s *Server) Homeys() []HomeyInfo {
 	out := make([]HomeyInfo, 0, len(s.homeys))
 	for _, h := range s.homeys {
-		out = append(out, HomeyInfo{ID: h.id, Name: h.name, BaseURL: h.lis.url})
+		out = append(out, HomeyInfo{ID: h.id, Name: h.name, BaseURL: h.lis.url, LocalURL: h.local.url})
 	}
 	return out
 }

@@ -26,7 +26,8 @@ const stateVersion = 1
 type state struct {
 	Version       int                  `json:"version"`
 	CloudAddr     string               `json:"cloud_addr"`
-	HomeyAddrs    map[string]string    `json:"homey_addrs"` // Homey id -> listen address
+	HomeyAddrs    map[string]string    `json:"homey_addrs"` // Homey id -> relay listen address
+	LocalAddrs    map[string]string    `json:"local_addrs"` // Homey id -> local listen address
 	ClientID      string               `json:"client_id"`
 	ClientSecret  string               `json:"client_secret"`
 	RedirectURI   string               `json:"redirect_uri"`
@@ -130,7 +131,8 @@ func (s *Server) snapshotLocked() (*state, error) {
 	now := s.clock()
 	st := &state{
 		Version: stateVersion, CloudAddr: s.cloud.ln.Addr().String(), HomeyAddrs: map[string]string{},
-		ClientID: s.clientID, ClientSecret: s.clientSecret, RedirectURI: s.redirectURI,
+		LocalAddrs: map[string]string{},
+		ClientID:   s.clientID, ClientSecret: s.clientSecret, RedirectURI: s.redirectURI,
 		PrivateKey:   string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
 		Codes:        map[string]*authCode{},
 		AccessTokens: map[string]time.Time{}, RefreshTokens: maps.Clone(s.refresh),
@@ -138,6 +140,7 @@ func (s *Server) snapshotLocked() (*state, error) {
 	}
 	for _, h := range s.homeys {
 		st.HomeyAddrs[h.id] = h.lis.ln.Addr().String()
+		st.LocalAddrs[h.id] = h.local.addr
 	}
 	for c, ac := range s.codes {
 		if !ac.Used && now.Before(ac.Expiry) {

@@ -99,6 +99,7 @@ func (s *Server) ResetCounts() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.counts)
+	clear(s.viaCounts)
 	clear(s.grants)
 }
 

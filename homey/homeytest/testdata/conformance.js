@@ -80,9 +80,9 @@ async function main() {
   out.user = { id: user.id, fullname: user.fullname, email: user.email, regular: user.hasRole('regular') };
   out.homeys = user.getHomeys().map((h) => ({ id: h.id, name: h.name }));
 
-  // The first Homey goes through the client's default discovery (mDNS, which
-  // fails here after 3 s, then the cloud relay = remoteUrl); the second only
-  // tries the cloud relay.
+  // The first Homey goes through the client's default discovery, which races
+  // all its addresses and takes localUrl (the emulator's local listener) over
+  // the relay; the second only tries the cloud relay (remoteUrl).
   const first = await user.getFirstHomey().authenticate();
   out.first = await homeySummary(first);
   const second = await user.getHomeyById(out.homeys[1].id).authenticate({ strategy: 'cloud' });
