@@ -436,3 +436,14 @@ func monitor(t testing.TB, bus string, rules []string, fn func(msg *dbus.Message
 		asker.Close()
 	})
 }
+
+// findHomey finds a Homey in the Homeys submenu m: its label is the name, possibly followed by
+// how it is reached ("Home (local)", "Cabin (cloud)", "Cabin (API key)").
+func (m *menuItem) findHomey(name string) *menuItem {
+	for _, c := range m.Children {
+		if c.Visible && (c.Label == name || strings.HasPrefix(c.Label, name+" (")) {
+			return c
+		}
+	}
+	return nil
+}

@@ -123,9 +123,12 @@ func (t *trayCore) Homeys(ctx context.Context) ([]homey.Homey, string, error) {
 		}
 	}
 	list := c.allHomeys()
+	// The menu says how each Homey is reached: by API key, or on the route that won the last race.
 	for i, h := range list {
 		if _, ok := c.localHomey(h.ID); ok {
 			list[i].Name = h.Name + " (API key)"
+		} else if kind := c.Routes[h.ID].Kind(); kind != "" {
+			list[i].Name = h.Name + " (" + kind + ")"
 		}
 	}
 	return list, c.SelectedHomey, nil

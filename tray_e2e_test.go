@@ -465,14 +465,14 @@ func TestTrayMenu(t *testing.T) {
 		}
 		checked := func(m *menuItem, name string) bool {
 			h := m.find("Homeys")
-			it := h.find(name)
+			it := h.findHomey(name)
 			return it != nil && it.ToggleType == "checkmark" && it.ToggleState == 1
 		}
 		m := c.menu()
 		if !checked(m, "Home") || checked(m, "Cabin") {
 			t.Fatalf("Home must be the one ticked Homey:\n%s", m.find("Homeys"))
 		}
-		c.clickID(m.find("Homeys").find("Cabin").ID)
+		c.clickID(m.find("Homeys").findHomey("Cabin").ID)
 		c.waitMenu(5*time.Second, "Cabin ticked, Home not", func(m *menuItem) bool {
 			return checked(m, "Cabin") && !checked(m, "Home")
 		})
@@ -491,7 +491,7 @@ func TestTrayMenu(t *testing.T) {
 		checkBearer(t, cabin, bearer)
 		checkDevices(t, e, c, cabin, bearer)
 
-		c.clickID(c.menu().find("Homeys").find("Home").ID)
+		c.clickID(c.menu().find("Homeys").findHomey("Home").ID)
 		c.waitMenu(5*time.Second, "Home ticked again", func(m *menuItem) bool { return checked(m, "Home") && !checked(m, "Cabin") })
 		if js := e.must("", "token", "--format", "json"); !strings.Contains(js, home.ID) {
 			t.Errorf("after picking Home again, `homeytray token` is for another Homey")
