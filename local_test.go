@@ -248,6 +248,9 @@ func TestLocalAddRefused(t *testing.T) {
 		{"NothingAnswers", e.srv.AddAPIKey(h.ID, allScopes), closedURL, []string{closedURL, "nothing answers", "connection refused"}},
 		{"NoScopes", e.srv.AddAPIKey(h.ID, nil), addr, []string{addr, "may not view devices", "homey.device.readonly"}},
 		{"TLSToBareIP", e.srv.AddAPIKey(h.ID, allScopes), tlsSrv.URL, []string{tlsSrv.URL, "certificate", "homey.homeylocal.com", "http://127.0.0.1"}},
+		// The test server's certificate names example.com and 127.0.0.1, not localhost.
+		{"TLSNameMismatch", e.srv.AddAPIKey(h.ID, allScopes), strings.Replace(tlsSrv.URL, "127.0.0.1", "localhost", 1),
+			[]string{strings.Replace(tlsSrv.URL, "127.0.0.1", "localhost", 1), "certificate", "not valid for that address", "homeylocal.com"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

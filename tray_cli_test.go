@@ -3,6 +3,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -107,5 +108,39 @@ func TestTrayWithoutKeychain(t *testing.T) {
 	}
 	if err := p.alive(); err != nil {
 		t.Errorf("the tray did not keep running: %v", err)
+	}
+}
+
+// TestTrayMovesBackToTheLAN: a Homey that fell back to the relay (its LAN address went away) is
+// raced again when the tray looks at the Homey list (here: after a change on the command line, as
+// after a wake-up), so scripts get the LAN route again.
+func TestTrayMovesBackToTheLAN(t *testing.T) {
+	e, p := signedInTray(t, nil)
+	h := e.srv.Homeys()[0]
+	route := func() string {
+		var js struct{ Route string }
+		if err := json.Unmarshal([]byte(e.must("", "token", "--format", "json")), &js); err != nil {
+			t.Fatal(err)
+		}
+		return js.Route
+	}
+	if r := route(); r != "local" {
+		t.Fatalf("route at start: %q", r)
+	}
+	e.srv.StopLocal(h.ID)
+	e.must("", "devices") // fails over to the relay and remembers it
+	if r := route(); r != "cloud" {
+		t.Fatalf("route after the LAN address went away: %q", r)
+	}
+	if err := e.srv.StartLocal(h.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.must("", "use", h.Name) // the tray reloads and looks at the list again
+	deadline := time.Now().Add(5 * time.Second)
+	for route() != "local" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the tray stayed on the relay; menu:\n%s", p.client.menu())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

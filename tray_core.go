@@ -122,6 +122,7 @@ func (t *trayCore) Homeys(ctx context.Context) ([]homey.Homey, string, error) {
 			return nil, "", err
 		}
 	}
+	t.a.reraceRelayed(c)
 	list := c.allHomeys()
 	// The menu says how each Homey is reached: by API key, or on the route that won the last race.
 	for i, h := range list {
@@ -132,6 +133,25 @@ func (t *trayCore) Homeys(ctx context.Context) ([]homey.Homey, string, error) {
 		}
 	}
 	return list, c.SelectedHomey, nil
+}
+
+// reraceRelayed forgets the route of each Homey that fell back to Athom's relay although it has a
+// LAN address, so that its next call races again. The tray's refresher looks at the Homey list at
+// start, after a sign-in or a change on the command line, and after the machine wakes up: a
+// laptop that comes home moves back from the relay to the LAN.
+func (a *app) reraceRelayed(c *Config) {
+	for _, h := range c.Homeys {
+		r, ok := c.Routes[h.ID]
+		if !ok || r.IsLocal() {
+			continue
+		}
+		for _, cand := range h.Candidates() {
+			if cand.IsLocal() {
+				_ = a.saveRoute(h.ID, homey.Route{}) // best effort: at worst the relay stays
+				break
+			}
+		}
+	}
 }
 
 func (t *trayCore) Select(homeyID string) error {
