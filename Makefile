@@ -6,7 +6,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 # Fuzz/bench knobs
 BENCHTIME ?= 40x
 
-.PHONY: all build build-linux build-windows cross test deps demo bench vet clean icons winres package-linux package-darwin screenshot
+.PHONY: all build build-linux build-windows cross test deps demo bench vet clean icons winres package-linux package-darwin screenshot bench-compare fuzz
 
 all: build
 
@@ -27,6 +27,7 @@ build-windows:
 # gnome-keyring and headless Chromium as the browser, then runs every test with the race detector.
 test: deps vet cross
 	bash .ci/desktop.sh $(GO) test -race -count=1 -timeout 15m ./...
+	$(MAKE) fuzz
 
 # The other platforms must keep compiling (per-OS files are only checked when built for them).
 # macOS: fyne.io/systray needs cgo and the macOS SDK there, so the tray and main cannot be built on
@@ -51,7 +52,24 @@ demo: build
 # Benchmarks of the token path (whole processes, HTTP calls counted), inside the same private
 # desktop session as the tests.
 bench: deps
-	bash .ci/desktop.sh $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 1 .
+	bash .ci/desktop.sh $(GO) test -run '^$$' -bench 'Process|VsKeychainRead|ViaTray' -benchtime $(BENCHTIME) -count 1 .
+	$(GO) test -run '^$$' -bench 'Devices' -benchtime 200x -count 1 ./homey
+	$(MAKE) bench-compare
+
+# homeytray against Athom's official JS client (homey-api@3.20.0 under node, installed once from
+# npm) on the same emulator: warm token, cold token, sign-in -> devices; medians, HTTP calls, floors.
+bench-compare: deps
+	bash .ci/desktop.sh $(GO) test -run '^$$' -bench '^BenchmarkOfficialComparison$$' -benchtime 10x -count 1 -timeout 5m .
+
+# Each fuzz target for FUZZTIME (go test -fuzz takes one target per run); seeds are in testdata/fuzz/.
+FUZZTIME ?= 5s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzCallback$$' -fuzztime $(FUZZTIME) ./auth
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePaste$$' -fuzztime $(FUZZTIME) ./auth
+	$(GO) test -run '^$$' -fuzz '^FuzzTokenError$$' -fuzztime $(FUZZTIME) ./auth
+	$(GO) test -run '^$$' -fuzz '^FuzzResponse$$' -fuzztime $(FUZZTIME) ./homey
+	$(GO) test -run '^$$' -fuzz '^FuzzHomeyJSON$$' -fuzztime $(FUZZTIME) ./homey
+	$(GO) test -run '^$$' -fuzz '^FuzzLoadConfig$$' -fuzztime $(FUZZTIME) .
 
 # The real tray, signed in to the demo, with its menu and Devices submenu open in a real panel
 # (xfce4-panel under Xvfb, on the private session of .ci/desktop.sh): writes docs/tray.png.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -250,7 +251,28 @@ func (a *app) refreshHomeys(ctx context.Context) error {
 	if c.SelectedHomey == "" && len(c.Homeys) > 0 {
 		c.SelectedHomey = c.Homeys[0].ID
 	}
+	c.Routes = a.raceRoutes(ctx, c.Homeys)
 	return c.save()
+}
+
+// raceRoutes races every Homey's addresses at once (SPEC §7: when the list is fetched, so that the
+// first `token` after `login` needs no race) and returns the winners. A Homey that answers on no
+// address is left out: the next call to it races again, and says so then.
+func (a *app) raceRoutes(ctx context.Context, hs []homey.Homey) map[string]homey.Route {
+	var mu sync.Mutex
+	routes := map[string]homey.Route{}
+	var wg sync.WaitGroup
+	for _, h := range hs {
+		wg.Go(func() {
+			if r, err := homey.Race(ctx, h, a.httpc); err == nil {
+				mu.Lock()
+				routes[h.ID] = r
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return routes
 }
 
 func cmdLogout(ctx context.Context, a *app, args []string) error {

@@ -74,7 +74,9 @@ func loadConfig(path string) (*Config, error) {
 	if err := dec.Decode(c); err != nil {
 		return nil, &ConfigError{Path: path, Err: shortJSONError(err)}
 	}
-	if dec.More() {
+	// Anything but JSON whitespace after the value ("}}", "]", a second value) is corrupt.
+	// (dec.More alone let a stray "}" or "]" through.)
+	if rest := bytes.Trim(b[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
 		return nil, &ConfigError{Path: path, Err: errors.New("trailing data")}
 	}
 	return c, nil

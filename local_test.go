@@ -357,7 +357,7 @@ func TestTrayLocalHomey(t *testing.T) {
 	c.waitStatus(10*time.Second, "Signed in as")
 	m := c.waitMenu(10*time.Second, "Cabin (API key) in the Homeys menu", func(m *menuItem) bool {
 		hs := m.find("Homeys")
-		return hs != nil && hs.find("Cabin (API key)") != nil && hs.find("Home") != nil
+		return hs != nil && hs.find("Cabin (API key)") != nil && hs.findHomey("Home") != nil
 	})
 	if it := m.find("Homeys").find("Cabin (API key)"); it.ToggleState != 1 {
 		t.Errorf("Cabin (API key) is not the ticked Homey:\n%s", m.find("Homeys"))
