@@ -145,18 +145,7 @@ func (l lan) discover(t *testing.T, args ...string) result {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", l.client, binary, "discover"}, args...)...)
 	cmd.Env = append(cleanEnviron(), "XDG_CONFIG_HOME="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir())
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := result{out.String(), errb.String(), 0}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("discover %v: %v", args, err)
-	}
-	return r
+	return execResult(t, cmd, "")
 }
 
 // runInNetns is e.run inside network namespace ns (e.g. newLAN(t).client): a test of a command
@@ -169,22 +158,8 @@ func (e *testEnv) runInNetns(ns, stdin string, args ...string) result {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns, binary}, args...)...)
 	cmd.Env = e.vars
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := result{out.String(), errb.String(), 0}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		e.t.Fatalf("run %v in %s: %v", args, ns, err)
-	}
-	e.checkNoSecret(args, "stderr", r.stderr)
-	if len(args) == 0 || args[0] != "token" {
-		e.checkNoSecret(args, "stdout", r.stdout)
-	}
+	r := execResult(e.t, cmd, stdin)
+	e.checkResult(args, r)
 	return r
 }
 

@@ -128,6 +128,14 @@ func (e *testEnv) run(stdin string, args ...string) result {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Env = e.vars
+	r := execResult(e.t, cmd, stdin)
+	e.checkResult(args, r)
+	return r
+}
+
+// execResult runs cmd with stdin and returns what it printed and its exit code.
+func execResult(tb testing.TB, cmd *exec.Cmd, stdin string) result {
+	tb.Helper()
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -138,13 +146,18 @@ func (e *testEnv) run(stdin string, args ...string) result {
 	case errors.As(err, &ee):
 		r.code = ee.ExitCode()
 	case err != nil:
-		e.t.Fatalf("run %v: %v", args, err)
+		tb.Fatalf("run %v: %v", cmd.Args, err)
 	}
+	return r
+}
+
+// checkResult: no secret on stderr, nor on stdout unless the command prints a token.
+func (e *testEnv) checkResult(args []string, r result) {
+	e.t.Helper()
 	e.checkNoSecret(args, "stderr", r.stderr)
 	if len(args) == 0 || args[0] != "token" {
 		e.checkNoSecret(args, "stdout", r.stdout)
 	}
-	return r
 }
 
 func (e *testEnv) checkNoSecret(args []string, stream, text string) {
