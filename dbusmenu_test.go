@@ -48,19 +48,6 @@ func (m *menuItem) find(label string) *menuItem {
 	return nil
 }
 
-// findPrefix returns the first visible item whose label starts with prefix.
-func (m *menuItem) findPrefix(prefix string) *menuItem {
-	for _, c := range m.Children {
-		if c.Visible && strings.HasPrefix(c.Label, prefix) {
-			return c
-		}
-		if f := c.findPrefix(prefix); f != nil {
-			return f
-		}
-	}
-	return nil
-}
-
 // String draws the tree, one item a line, for failure messages.
 func (m *menuItem) String() string {
 	var b strings.Builder
