@@ -10,6 +10,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/homeytray/homeytray/homey"
 	"github.com/homeytray/homeytray/tray"
 )
@@ -237,14 +239,19 @@ func fetchDevices(ctx context.Context, h homey.Homey, bs *homey.Bearers, withZon
 	var devices map[string]homey.Device
 	var zones map[string]homey.Zone
 	err := bs.Do(ctx, h, func(ctx context.Context, c *homey.Client, bearer string) error {
-		var err error
-		if devices, err = c.Devices(ctx, bearer); err != nil {
+		// Both at once: through Athom's relay each call is a round trip of its own (~40 ms and more).
+		g, ctx := errgroup.WithContext(ctx)
+		g.Go(func() (err error) {
+			devices, err = c.Devices(ctx, bearer)
 			return err
-		}
+		})
 		if withZones {
-			zones, err = c.Zones(ctx, bearer)
+			g.Go(func() (err error) {
+				zones, err = c.Zones(ctx, bearer)
+				return err
+			})
 		}
-		return err
+		return g.Wait()
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("list the devices of %s: %w", h.Name, err)

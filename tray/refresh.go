@@ -322,7 +322,10 @@ func (r *refresher) failed(err error) {
 			r.notify(offlineNote(err, r.expiry))
 		}
 	}
-	r.retryAt = now.Add(backoff(r.fails, r.rnd(), limit))
+	// A server that said when to come back (429 Retry-After) is not asked sooner; a long wait
+	// is capped like an attention incident's, so a bogus header cannot park the tray for days.
+	wait := max(backoff(r.fails, r.rnd(), limit), min(retryAfter(err), backoffCapAttend))
+	r.retryAt = now.Add(wait)
 	r.fails++
 }
 

@@ -564,3 +564,59 @@ func TestRefreshStopsWithContext(t *testing.T) {
 		}
 	})
 }
+
+// limited is a 429 answer that says when to come back, as homey's and auth's errors do.
+type limited struct{ after time.Duration }
+
+func (e limited) Error() string             { return "GET /user/me: 429 too_many_requests" }
+func (e limited) RetryAfter() time.Duration { return e.after }
+func (e limited) HTTPStatus() int           { return 429 }
+
+// TestRefreshHonoursRetryAfter: a server that asks for 10 minutes of quiet gets them, though the
+// backoff alone would retry after seconds; a bogus hours-long Retry-After is capped.
+func TestRefreshHonoursRetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		after, wantGap time.Duration
+	}{
+		{10 * time.Minute, 10 * time.Minute},
+		{72 * time.Hour, backoffCapAttend},
+		{0, backoff(0, 0.5, backoffCap)}, // no header: the plain backoff
+	} {
+		t.Run(tc.after.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := newRefreshCore()
+				r, s := startRefresher(t, c, nil)
+				c.set(func(c *refreshCore) { c.account = fmt.Errorf("account: %w", limited{tc.after}) })
+				r.request(stepsAll, true)
+				synctest.Wait()
+				failedAt := time.Now()
+				before := c.count("Account")
+				time.Sleep(tc.wantGap - time.Second)
+				synctest.Wait()
+				if n := c.count("Account"); n != before {
+					t.Fatalf("retried %v after a 429 that asked for %v", time.Since(failedAt), tc.after)
+				}
+				time.Sleep(2 * time.Second)
+				synctest.Wait()
+				if n := c.count("Account"); n != before+1 {
+					t.Fatalf("%d retries by %v, want 1", n-before, tc.wantGap+time.Second)
+				}
+				if s.state() != "signedIn" || s.noteCount() != 0 {
+					t.Errorf("a rate limit is not the user's problem: state %q, %d notes", s.state(), s.noteCount())
+				}
+			})
+		})
+	}
+}
+
+func TestErrorTextRateLimit(t *testing.T) {
+	for err, want := range map[error]string{
+		fmt.Errorf("user: %w", limited{90 * time.Second}):    "the server is limiting requests (HTTP 429); try again in 90 s",
+		fmt.Errorf("user: %w", limited{}):                    "the server is limiting requests (HTTP 429); try again in a minute",
+		&homey.APIError{Op: "GET /user/me", StatusCode: 429}: "the server is limiting requests (HTTP 429); try again in a minute",
+	} {
+		if got := errorText(err); got != want {
+			t.Errorf("errorText(%v) = %q, want %q", err, got, want)
+		}
+	}
+}

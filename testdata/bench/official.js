@@ -12,6 +12,8 @@
 //                                  token, user and Homey session in one JSON store), and print
 //                                  the Homey bearer; without a stored Homey session it makes one
 //                                  (delegation token + users/login) and stores it
+//   node official.js devices STORE restore the sign-in and the Homey session from STORE and get
+//                                  the Homey's devices and zones; prints the number of devices
 //
 // Environment:
 //   HOMEY_API_DIR            folder whose node_modules holds homey-api
@@ -101,10 +103,19 @@ async function token(store) {
   process.stdout.write(`${bearer}\n`);
 }
 
+async function devices(store) {
+  const cloud = cloudAPI(store);
+  const user = await cloud.getAuthenticatedUserFromStore();
+  const api = await homey(cloud, user);
+  const [list] = await Promise.all([api.devices.getDevices(), api.zones.getZones()]);
+  api.destroy();
+  process.stdout.write(`${Object.keys(list).length}\n`);
+}
+
 const [job, store] = process.argv.slice(2);
-const jobs = { login, token };
+const jobs = { login, token, devices };
 if (!jobs[job] || !store) {
-  process.stderr.write('usage: node official.js login|token STORE\n');
+  process.stderr.write('usage: node official.js login|token|devices STORE\n');
   process.exit(2);
 }
 jobs[job](store).then(
