@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -147,6 +148,60 @@ func TestLockedKeychain(t *testing.T) {
 	if again := e.must("", "token"); again != bearer {
 		t.Errorf("the cached bearer did not survive the locked keychain")
 	}
+}
+
+// TestKeychainNotAnswering: the real gnome-keyring frozen (SIGSTOP, like a daemon stuck on a
+// prompt or a hung session): every command that needs it ends after the keychain timeout with a
+// one-line error that names the keychain, exit 1 (the sign-in is not gone), no browser opens for
+// login, and once the daemon runs again everything works with nothing lost.
+func TestKeychainNotAnswering(t *testing.T) {
+	e := newTestEnv(t, false)
+	bus, _ := privateKeyring(t)
+	e.setenv("DBUS_SESSION_BUS_ADDRESS=" + bus)
+	e.loginHTTP()
+	bearer := e.must("", "token")
+	pid := keyringPID(t, bus)
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
+	for _, args := range [][]string{{"token"}, {"token", "--cloud"}, {"homeys"}, {"status"}, {"login", "--no-browser"}} {
+		start := time.Now()
+		r := e.run("", args...)
+		said := r.stderr
+		if args[0] == "status" {
+			said = r.stdout // status reports on stdout, keychain trouble included, and exits 1
+		}
+		t.Logf("%v: exit %d after %v: %s", args, r.code, time.Since(start).Round(100*time.Millisecond), strings.TrimSpace(said))
+		if r.code != exitError || !strings.Contains(said, "keychain") || !strings.Contains(said, "answer") {
+			t.Errorf("%v with a frozen keychain: exit %d, %q; want exit 1 naming the keychain", args, r.code, said)
+		}
+		if strings.Contains(r.stderr, "authorise") {
+			t.Errorf("login showed a sign-in address although nothing could keep the tokens")
+		}
+	}
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	if again := e.must("", "token"); again != bearer {
+		t.Errorf("the cached bearer did not survive the frozen keychain")
+	}
+	e.must("", "homeys")
+}
+
+// keyringPID is the process that owns org.freedesktop.secrets on bus.
+func keyringPID(t *testing.T, bus string) int {
+	t.Helper()
+	conn := busConn(t, bus)
+	var owner string
+	if err := conn.BusObject().Call("org.freedesktop.DBus.GetNameOwner", 0, "org.freedesktop.secrets").Store(&owner); err != nil {
+		t.Fatal(err)
+	}
+	var pid uint32
+	if err := conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, owner).Store(&pid); err != nil {
+		t.Fatal(err)
+	}
+	return int(pid)
 }
 
 // TestNoKeychain: no Secret Service at all; login says so before it opens a browser.

@@ -1,0 +1,13 @@
+package tray
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the package if any test leaves a goroutine behind: a refresher, a socket
+// server or a clipboard clear timer that outlives its tray would keep the process busy.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
