@@ -52,6 +52,9 @@ type Login struct {
 
 	// listening, when set (by tests), is told the listener addresses.
 	listening func([]net.Addr)
+	// wrap, when set (by tests), wraps the listener's handler, to watch
+	// what reaches it and what it answers.
+	wrap func(http.Handler) http.Handler
 }
 
 // Code runs the sign-in and returns the authorization code. It returns
@@ -81,7 +84,12 @@ func (l *Login) Code(ctx context.Context) (string, error) {
 	defer cancel()
 
 	d := &delivery{ch: make(chan loginResult, 1)}
-	srv := serve(lns, &callback{path: cb.path, state: state, d: d})
+	var h http.Handler = hostGuard{hosts: callbackHosts(cb, addrsOf(lns)),
+		next: &callback{path: cb.path, state: state, d: d}}
+	if l.wrap != nil {
+		h = l.wrap(h)
+	}
+	srv := serve(lns, h)
 	defer stopServer(srv, lns)
 	if l.listening != nil {
 		l.listening(addrsOf(lns))

@@ -8,15 +8,33 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
 	"golang.org/x/oauth2"
 )
 
+// checkLeaks fails t if a goroutine started during t still runs once t and
+// its clean-ups are over (Code returned, servers closed). Registered first,
+// its clean-up runs last. The auth tests do not run in parallel, so what runs
+// when t starts belongs to earlier tests (a D-Bus connection, say) and is
+// ignored.
+func checkLeaks(t *testing.T) {
+	t.Helper()
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() {
+		if !t.Failed() { // a test that gave up early may leave its Code running: no news
+			goleak.VerifyNone(t, ignore)
+		}
+	})
+}
+
 func TestLoginGoodFlow(t *testing.T) {
+	checkLeaks(t)
 	r := startLogin(t, "localhost", grant("good-code"), nil)
 	authURL := r.authURL(t)
 	u, _ := url.Parse(authURL)
@@ -62,6 +80,7 @@ func TestLoginGoodFlow(t *testing.T) {
 }
 
 func TestLoginBindsLoopbackOnly(t *testing.T) {
+	checkLeaks(t)
 	for _, host := range []string{"localhost", "127.0.0.1"} {
 		r := startLogin(t, host, grant("c"), nil)
 		addrs := <-r.addrs
@@ -99,6 +118,7 @@ func TestLoginBindsLoopbackOnly(t *testing.T) {
 }
 
 func TestLoginHostileCallbacks(t *testing.T) {
+	checkLeaks(t)
 	r := startLogin(t, "127.0.0.1", grant("good-code"), nil)
 	state := r.state(t)
 	long := strings.Repeat("a", 9<<10)
@@ -139,6 +159,7 @@ func TestLoginHostileCallbacks(t *testing.T) {
 }
 
 func TestLoginAccessDenied(t *testing.T) {
+	checkLeaks(t)
 	deny := func(state string) url.Values {
 		return url.Values{"error": {"access_denied"}, "state": {state}}
 	}
@@ -158,6 +179,7 @@ func TestLoginAccessDenied(t *testing.T) {
 }
 
 func TestLoginProviderError(t *testing.T) {
+	checkLeaks(t)
 	fail := func(state string) url.Values {
 		return url.Values{"error": {"server_error"}, "error_description": {"down\nfor maintenance"}, "state": {state}}
 	}
@@ -174,6 +196,7 @@ func TestLoginProviderError(t *testing.T) {
 }
 
 func TestLoginSecondCallbackIsNotDelivered(t *testing.T) {
+	checkLeaks(t)
 	r := startLogin(t, "127.0.0.1", grant("first"), nil)
 	state := r.state(t)
 	r.call(t, "GET", "/callback?code=first&state="+state)
@@ -204,6 +227,7 @@ func TestLoginSecondCallbackIsNotDelivered(t *testing.T) {
 }
 
 func TestLoginTimeout(t *testing.T) {
+	checkLeaks(t)
 	r := startLogin(t, "localhost", grant("c"), func(l *Login) { l.Timeout = 150 * time.Millisecond; l.Open = nil })
 	_, err := r.result(t)
 	if !errors.Is(err, ErrLoginTimeout) {
@@ -218,6 +242,7 @@ func TestLoginTimeout(t *testing.T) {
 }
 
 func TestLoginParentCancel(t *testing.T) {
+	checkLeaks(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := startLoginCtx(t, ctx, "localhost", grant("c"), nil)
 	r.authURL(t)
@@ -228,6 +253,7 @@ func TestLoginParentCancel(t *testing.T) {
 }
 
 func TestLoginOpenErrorIsNotFatal(t *testing.T) {
+	checkLeaks(t)
 	var opened string
 	r := startLogin(t, "localhost", grant("c"), func(l *Login) {
 		l.Open = func(u string) error { opened = u; return errors.New("no browser\nat all") }
@@ -244,6 +270,7 @@ func TestLoginOpenErrorIsNotFatal(t *testing.T) {
 }
 
 func TestLoginPortInUse(t *testing.T) {
+	checkLeaks(t)
 	for _, tc := range []struct{ host, occupy string }{
 		{"127.0.0.1", "127.0.0.1"}, {"localhost", "127.0.0.1"}, {"localhost", "::1"}, {"::1", "::1"},
 	} {
@@ -264,6 +291,102 @@ func TestLoginPortInUse(t *testing.T) {
 		}
 		if want := "port " + strconv.Itoa(port) + " is in use"; !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("message %q does not start with %q", err, want)
+		}
+	}
+}
+
+// A request that names any host but the listener's loopback ones is refused
+// before its state is looked at, even with the right state, and ends
+// nothing: that is what stops DNS rebinding (see hostGuard). Loopback names
+// in any case pass on to the state check.
+func TestLoginRefusesForeignHost(t *testing.T) {
+	checkLeaks(t)
+	for _, reg := range []string{"localhost", "127.0.0.1"} {
+		r := startLogin(t, reg, grant("good-code"), nil)
+		addrs := <-r.addrs
+		state := r.state(t)
+		p := strconv.Itoa(r.port)
+		refused := []string{"evil.test:" + p, "evil.test", "127.0.0.2:" + p, "127.0.0.1:" + strconv.Itoa(r.port+1),
+			"127.0.0.1", "localhost", "localhost.:" + p, "0.0.0.0:" + p}
+		passed := []string{"127.0.0.1:" + p}
+		if reg == "localhost" {
+			passed = append(passed, "localhost:"+p, "LocalHost:"+p)
+			for _, a := range addrs {
+				if a.(*net.TCPAddr).IP.Equal(net.IPv6loopback) {
+					passed = append(passed, "[::1]:"+p)
+				}
+			}
+		} else {
+			refused = append(refused, "localhost:"+p, "[::1]:"+p)
+		}
+		send := func(host, query string) (int, string) {
+			t.Helper()
+			req, err := http.NewRequest("GET", "http://127.0.0.1:"+p+"/callback?"+query, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Host = host
+			resp, err := browser.Do(req)
+			if err != nil {
+				t.Fatalf("%s: Host %q: %v", reg, host, err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(body)
+		}
+		for _, host := range refused {
+			// The right state: a wrong Host is refused all the same.
+			code, body := send(host, "code=evil&state="+url.QueryEscape(state))
+			if code != http.StatusMisdirectedRequest || !strings.Contains(body, "is not the sign-in") {
+				t.Errorf("%s: Host %q: status %d %.100q, want 421 and the error page", reg, host, code, body)
+			}
+		}
+		for _, host := range passed {
+			if code, _ := send(host, "code=evil&state=wrong"); code != http.StatusBadRequest {
+				t.Errorf("%s: Host %q, wrong state: status %d, want 400 from the state check", reg, host, code)
+			}
+		}
+		select {
+		case res := <-r.done:
+			t.Fatalf("%s: a foreign Host ended the sign-in: %q %v", reg, res.code, res.err)
+		default:
+		}
+		if code, _ := send(passed[len(passed)-1], "code=good-code&state="+url.QueryEscape(state)); code != http.StatusOK {
+			t.Errorf("%s: the real callback: status %d", reg, code)
+		}
+		if code, err := r.result(t); err != nil || code != "good-code" {
+			t.Errorf("%s: Code = %q, %v; want the good code", reg, code, err)
+		}
+	}
+}
+
+// The names a browser puts in Host for each redirect URI; on port 80 it
+// leaves the port out.
+func TestCallbackHosts(t *testing.T) {
+	v4 := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}
+	v6 := &net.TCPAddr{IP: net.IPv6loopback}
+	for _, tc := range []struct {
+		uri   string
+		addrs []net.Addr
+		want  string
+	}{
+		{"http://localhost:47719/callback", []net.Addr{v4, v6}, "127.0.0.1:47719 [::1]:47719 localhost:47719"},
+		{"http://localhost:47719/callback", []net.Addr{v4}, "127.0.0.1:47719 localhost:47719"},
+		{"http://127.0.0.1:8484/", []net.Addr{v4}, "127.0.0.1:8484"},
+		{"http://[::1]:9000/cb", []net.Addr{v6}, "[::1]:9000"},
+		{"http://localhost:80/cb", []net.Addr{v4, v6}, "127.0.0.1 127.0.0.1:80 [::1] [::1]:80 localhost localhost:80"},
+	} {
+		r, err := parseRedirect(tc.uri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for h := range callbackHosts(r, tc.addrs) {
+			got = append(got, h)
+		}
+		slices.Sort(got)
+		if g := strings.Join(got, " "); g != tc.want {
+			t.Errorf("%s: %s, want %s", tc.uri, g, tc.want)
 		}
 	}
 }

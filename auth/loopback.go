@@ -104,6 +104,68 @@ func addrInUse(err error) bool {
 	return errno == syscall.EADDRINUSE || errno == 10048 || errno == 10013
 }
 
+// pageWrongHost answers a request that reached the listener under a name
+// other than its own. 421 Misdirected Request says just that: this server
+// does not answer for that authority.
+var pageWrongHost = page{http.StatusMisdirectedRequest, false, "This address is not the sign-in's",
+	"The sign-in only answers at the address it registered (localhost or a loopback address). " +
+		"Use the page that the sign-in opened, or start the sign-in again."}
+
+// callbackHosts lists the Host values the listener answers: the redirect
+// URI's own host and the loopback addresses it listens on, with its port.
+// For port 80 a browser leaves the port out of Host, so the bare names count
+// too.
+func callbackHosts(r redirect, addrs []net.Addr) map[string]bool {
+	names := []string{r.host}
+	for _, addr := range addrs {
+		if a, ok := addr.(*net.TCPAddr); ok {
+			names = append(names, a.IP.String())
+		}
+	}
+	hosts := make(map[string]bool)
+	for _, n := range names {
+		hosts[net.JoinHostPort(n, strconv.Itoa(r.port))] = true
+		if r.port == 80 {
+			if strings.Contains(n, ":") {
+				n = "[" + n + "]"
+			}
+			hosts[n] = true
+		}
+	}
+	return hosts
+}
+
+// hostGuard refuses, before anything else, a request whose Host is not one
+// of hosts. This stops DNS rebinding: a page loaded from
+// http://evil.name:<port>, whose name is then made to resolve to 127.0.0.1,
+// is same-origin with the listener; it could read the listener's answers and
+// send it any request without a CORS preflight. But its requests still say
+// Host: evil.name:<port>, which no genuine request does, because the
+// authorization server only ever redirects to the registered redirect URI.
+// So refusing even a request that carries the right state is safe: it can
+// only come from a page that got the state some other way. The refusal ends
+// nothing: the sign-in keeps waiting for the real callback.
+//
+// Sec-Fetch-* and Origin are not checked. They could turn away fetch(),
+// <img> or <script> requests, but a page can always navigate the top level
+// to the callback, which looks exactly like the real redirect; what keeps
+// such a request out is the state (and this Host check), not its kind. And
+// clients that send none of these headers (curl, a pasted address) must keep
+// working.
+type hostGuard struct {
+	hosts map[string]bool // "localhost:47719", "127.0.0.1:47719", "[::1]:47719"
+	next  http.Handler
+}
+
+func (g hostGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Host names are case-insensitive; IP literals have no case.
+	if !g.hosts[strings.ToLower(r.Host)] {
+		pageWrongHost.write(w)
+		return
+	}
+	g.next.ServeHTTP(w, r)
+}
+
 func addrsOf(lns []net.Listener) []net.Addr {
 	addrs := make([]net.Addr, len(lns))
 	for i, ln := range lns {
