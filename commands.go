@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -165,7 +164,7 @@ func (a *app) finishLogin(ctx context.Context, s *auth.Session, code string) err
 	cctx, cancel := withTimeout(ctx)
 	defer cancel()
 	if _, err := s.Exchange(cctx, code); err != nil {
-		return fmt.Errorf("sign in: %w", err)
+		return fmt.Errorf("%w: %w", errSigningIn, err)
 	}
 	return a.afterLogin(cctx)
 }
@@ -330,7 +329,7 @@ func (a *app) logout(all bool) (string, error) {
 		return "", err
 	}
 	for _, f := range []string{"config.json", "secrets.json"} {
-		if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := auth.RemoveFile(filepath.Join(dir, f)); err != nil {
 			return "", fmt.Errorf("remove %s: %w", f, err)
 		}
 	}

@@ -96,6 +96,7 @@ func demoServe(ctx context.Context, a *app, args []string) error {
 	fs.StringVar(&o.StateFile, "state-file", "", "")
 	fs.DurationVar(&o.AccessTokenTTL, "access-token-ttl", 0, "")
 	fs.DurationVar(&o.SessionTTL, "session-ttl", 0, "")
+	fs.DurationVar(&o.RefreshGrace, "refresh-grace", 0, "") // 0 = strict rotation
 	if err := a.parse(fs, args, 0); err != nil {
 		return err
 	}

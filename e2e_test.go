@@ -1,15 +1,23 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
 	"github.com/homeytray/homeytray/homey/homeytest"
 )
@@ -178,48 +186,219 @@ func TestHomeyRevokedSession(t *testing.T) {
 	}
 }
 
-// TestFaultsThenHeal: every broken answer is a one-line error with exit 1 (not 4: the sign-in is
-// fine), and the very next call after the server heals works without signing in again.
+// TestFaultsThenHeal: for every endpoint the app calls and every way an answer can break, the
+// command fails with exit 1 (not 4: the sign-in is fine) and one or two lines that say what
+// failed and what to do, without an HTML page or a panic; a 429 says when to try again (its
+// Retry-After); a slow answer is no failure. The very next call after the server heals works
+// without signing in again. Each endpoint has its own user (testEnv) and runs in parallel with
+// the others: a hang costs the 3 s HTTP timeout.
 func TestFaultsThenHeal(t *testing.T) {
-	e := newTestEnv(t, true)
-	e.login()
-	cases := []struct {
-		route string
-		args  []string
-		prep  func()
-	}{
-		{"GET /user/me", []string{"homeys"}, nil},
-		{"POST /delegation/token", []string{"token", "--homey", "Cabin"}, func() {
-			if err := e.keyring().Delete("bearer:" + e.srv.Homeys()[1].ID); err != nil {
-				t.Fatal(err)
+	requireDesktop(t, false)
+	kinds := []homeytest.FaultKind{homeytest.Fault5xx, homeytest.FaultHTML, homeytest.FaultTruncated, homeytest.FaultWrongType,
+		homeytest.FaultReset, homeytest.FaultHang, homeytest.FaultRateLimit, homeytest.FaultSlow}
+	for _, c := range faultCases() {
+		name := c.name
+		if name == "" {
+			name = c.route
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := newTestEnv(t, false)
+			e.loginHTTP()
+			e.must("", "token", "--homey", "Cabin") // every Homey has a bearer and a route
+			codeGrants := e.srv.Grants("authorization_code")
+			for _, kind := range kinds {
+				t.Run(kind.String(), func(t *testing.T) {
+					if c.prep != nil {
+						c.prep(t, e)
+					}
+					e.srv.SetFault(c.route, homeytest.Fault{Kind: kind, RetryAfter: "30"})
+					r := c.run(e)
+					e.srv.ClearFaults()
+					t.Logf("%s: exit %d: %s", kind, r.code, strings.TrimSpace(r.stderr))
+					checkFaultResult(t, c, kind, r)
+					if c.heal != nil {
+						c.heal(t, e) // a sign-in by design
+						codeGrants = e.srv.Grants("authorization_code")
+						return
+					}
+					if r := c.run(e); r.code != 0 {
+						t.Errorf("after healing: exit %d: %s", r.code, r.stderr)
+					}
+					if n := e.srv.Grants("authorization_code"); n != codeGrants {
+						t.Errorf("the user had to sign in again (%d code grants, want %d)", n, codeGrants)
+					}
+				})
 			}
-		}},
-		{"POST /oauth2/token", []string{"homeys"}, e.srv.ExpireAccessTokens},
-		{"GET /api/manager/devices/device", []string{"devices"}, nil},
+		})
 	}
-	kinds := []homeytest.FaultKind{homeytest.Fault5xx, homeytest.FaultHTML, homeytest.FaultTruncated, homeytest.FaultReset, homeytest.FaultHang}
-	for _, c := range cases {
-		for _, kind := range kinds {
-			t.Run(c.route+"/"+kind.String(), func(t *testing.T) {
-				if c.prep != nil {
-					c.prep()
-				}
-				e.srv.SetFault(c.route, homeytest.Fault{Kind: kind})
-				r := e.run("", c.args...)
-				e.srv.ClearFaults()
-				t.Logf("%v: %s", c.args, strings.TrimSpace(r.stderr))
-				if r.code != exitError {
-					t.Errorf("exit %d, want 1; stderr %q", r.code, r.stderr)
-				}
-				if lines := strings.Count(strings.TrimSpace(r.stderr), "\n") + 1; lines > 2 || strings.Contains(r.stderr, "<html") {
-					t.Errorf("stderr is not a short message: %q", r.stderr)
-				}
-				if r := e.run("", c.args...); r.code != 0 {
-					t.Errorf("after healing: exit %d: %s", r.code, r.stderr)
-				}
-			})
+}
+
+// faultCase is one endpoint of TestFaultsThenHeal and a command that calls it.
+type faultCase struct {
+	name  string // "" = route
+	route string // the emulator's fault key
+	args  []string
+	prep  func(t *testing.T, e *testEnv) // puts the app where the command must call route
+	// okKinds are the fault kinds the command rightly survives (besides FaultSlow).
+	okKinds []homeytest.FaultKind
+	// login: the command is a sign-in (`login --no-browser` with Go as the browser).
+	login bool
+	// names: the error's first line holds one of these (what failed); nil = the route's path.
+	names []string
+	heal  func(t *testing.T, e *testEnv) // nil: run the command again, exit 0
+}
+
+func (c faultCase) run(e *testEnv) result {
+	if c.login {
+		return e.loginHTTPResult()
+	}
+	return e.run("", c.args...)
+}
+
+func faultCases() []faultCase {
+	dropBearer := func(t *testing.T, e *testEnv) { // Cabin has no bearer: the next token signs in to it
+		if err := e.keyring().Delete("bearer:" + e.srv.Homeys()[1].ID); err != nil && !errors.Is(err, auth.ErrNotFound) {
+			t.Fatal(err)
 		}
 	}
+	return []faultCase{
+		// The refresh grant: the access token is dead, homeys must refresh first.
+		{route: "POST /oauth2/token", args: []string{"homeys"}, prep: func(_ *testing.T, e *testEnv) { e.srv.ExpireAccessTokens() },
+			names: []string{"refresh", "POST /oauth2/token"}},
+		{route: "GET /user/me", args: []string{"homeys"}},
+		{route: "POST /delegation/token", args: []string{"token", "--homey", "Cabin"}, prep: dropBearer},
+		// devices pings the remembered LAN route before it sends a bearer there (once per
+		// process). A fault on every ping of every address leaves no route: offline, exit 1.
+		// A ping's success body is ignored (only the literal false counts), as the official
+		// client does, so wrong-typed JSON there is no failure.
+		{route: "GET /api/manager/system/ping", args: []string{"devices"}, okKinds: []homeytest.FaultKind{homeytest.FaultWrongType},
+			names: []string{`Homey "Home" offline`, "GET /api/manager/system/ping"}},
+		{route: "POST /api/manager/users/login", args: []string{"token", "--homey", "Cabin"}, prep: dropBearer},
+		// A bearer confirmed more than the 15-min trust ago is checked with sessions/session/me.
+		{route: "GET /api/manager/sessions/session/me", args: []string{"token", "--homey", "Cabin"}, prep: ageBearer},
+		{route: "GET /api/manager/devices/device", args: []string{"devices"}},
+		{route: "GET /api/manager/zones/zone", args: []string{"devices"}},
+		// The code exchange of a sign-in: the failed sign-in keeps the one before it.
+		{name: "POST /oauth2/token (code)", route: "POST /oauth2/token", login: true, names: []string{"exchange the code", "POST /oauth2/token"}, heal: func(t *testing.T, e *testEnv) {
+			if r := e.run("", "homeys"); r.code != 0 {
+				t.Errorf("the earlier sign-in is gone after a failed one: exit %d: %s", r.code, r.stderr)
+			}
+			e.loginHTTP()
+		}},
+	}
+}
+
+// ageBearer makes Cabin's cached bearer older than the 15-min trust: the next token checks it
+// with the Homey (GET sessions/session/me) before handing it out.
+func ageBearer(t *testing.T, e *testEnv) {
+	key := "bearer:" + e.srv.Homeys()[1].ID
+	v, err := e.keyring().Get(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b homey.Bearer
+	if err := json.Unmarshal([]byte(v), &b); err != nil {
+		t.Fatal(err)
+	}
+	b.ConfirmedAt = time.Now().Add(-time.Hour)
+	data, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.keyring().Set(key, string(data)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkFaultResult: exit 1 with a short message and the next step, or exit 0 where the app
+// rightly survives the fault; never a panic, an HTML page or a "sign in again".
+func checkFaultResult(t *testing.T, c faultCase, kind homeytest.FaultKind, r result) {
+	t.Helper()
+	if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic:") {
+		t.Fatalf("the command panicked: %s", r.stderr)
+	}
+	if kind == homeytest.FaultSlow || slices.Contains(c.okKinds, kind) {
+		if r.code != 0 {
+			t.Errorf("exit %d, want 0: %s", r.code, r.stderr)
+		}
+		return
+	}
+	if r.code != exitError {
+		t.Errorf("exit %d, want 1; stderr %q", r.code, r.stderr)
+	}
+	msg := strings.TrimSpace(r.stderr)
+	if c.login { // the sign-in printed its URL first: the error is what follows
+		lines := strings.Split(msg, "\n")
+		msg = strings.Join(lines[max(len(lines)-2, 0):], "\n")
+	}
+	lines := strings.Split(msg, "\n")
+	if len(lines) != 2 || strings.Contains(msg, "<html") || strings.Contains(msg, "<!") {
+		t.Errorf("want one line saying what failed and one with the next step, got %q", msg)
+	}
+	names := c.names
+	if names == nil {
+		_, path, _ := strings.Cut(c.route, " ")
+		names = []string{path}
+	}
+	if !slices.ContainsFunc(names, func(n string) bool { return strings.Contains(lines[0], n) }) {
+		t.Errorf("the message does not say what failed (one of %q): %q", names, lines[0])
+	}
+	if kind == homeytest.FaultRateLimit && !strings.Contains(msg, "Try again in 30 s") {
+		t.Errorf("a 429 with Retry-After: 30 gives no \"Try again in 30 s\": %q", msg)
+	}
+	if strings.Contains(msg, "homeytray login") {
+		t.Errorf("the message sends the user to sign in again: %q", msg)
+	}
+}
+
+// loginHTTPResult is loginHTTP for a sign-in that may fail: it returns what the command printed.
+func (e *testEnv) loginHTTPResult() result {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "login", "--no-browser")
+	cmd.Env = e.vars
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	re := regexp.MustCompile(`http://\S+/oauth2/authorise\?\S+`)
+	tmp := make([]byte, 1024)
+	url := ""
+	for url == "" {
+		n, err := stderr.Read(tmp)
+		errb.Write(tmp[:n])
+		url = re.FindString(errb.String())
+		if err != nil {
+			break
+		}
+	}
+	if url == "" {
+		e.t.Fatalf("login printed no URL: %q", errb.String())
+	}
+	copied := make(chan struct{})
+	go func() { _, _ = io.Copy(&errb, stderr); close(copied) }()
+	if resp, err := http.Get(url); err == nil { // the callback page may report the failure
+		resp.Body.Close()
+	}
+	<-copied
+	var r result
+	var ee *exec.ExitError
+	if err := cmd.Wait(); errors.As(err, &ee) {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		e.t.Fatal(err)
+	}
+	r.stdout, r.stderr = out.String(), errb.String() // complete once Wait has returned
+	e.checkResult([]string{"login"}, r)
+	return r
 }
 
 // TestCorruptConfig: an error naming the file, and the file left as it is.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
+	"time"
 
 	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
@@ -30,6 +32,19 @@ var (
 // explain turns an error into one line of what happened, an optional line with the fix, and the
 // exit code. This is the only place where the command line turns errors into sentences.
 func explain(err error, prog string) (msg, hint string, code int) {
+	msg, hint, code = explainAny(err, prog)
+	if errors.Is(err, errSigningIn) {
+		// A first sign-in has nothing to keep: the hints below promise only to the signed in.
+		hint = strings.Replace(hint, "; the sign-in is kept.", ".", 1)
+		hint = strings.Replace(hint, " The sign-in is kept.", "", 1)
+	}
+	return msg, hint, code
+}
+
+// errSigningIn marks a failure of the sign-in itself (the code exchange).
+var errSigningIn = errors.New("sign in")
+
+func explainAny(err error, prog string) (msg, hint string, code int) {
 	var (
 		ue   *usageError
 		ke   *auth.KeychainError
@@ -73,10 +88,48 @@ func explain(err error, prog string) (msg, hint string, code int) {
 		return "interrupted", "", exitError
 	case tray.IsNetworkError(err):
 		return netMessage(err), "Check the network and try again; the sign-in is kept.", exitError
-	case errors.As(err, &apiE) && apiE.StatusCode >= 500, errors.Is(err, homey.ErrBadResponse):
+	case rateLimited(err) != "":
+		return rateLimited(err), retryHint(err), exitError
+	case errors.As(err, &apiE) && apiE.StatusCode >= 500, errors.Is(err, homey.ErrBadResponse),
+		errors.Is(err, auth.ErrBadAnswer), homey.StatusOf(err) >= 500:
 		return firstLine(err), "The server had a problem; try again in a moment. The sign-in is kept.", exitError
+	case errors.Is(err, homey.ErrOffline):
+		// No address of the Homey gave a usable ping answer (each one's reason is in the line).
+		return firstLine(err), "Check that the Homey is on and online, then try again; the sign-in is kept.", exitError
 	}
 	return firstLine(err), "", exitError
+}
+
+// rateLimited is the sentence for a 429, e.g. "the Athom cloud is rate-limiting requests (GET
+// /user/me: 429)", or "" when err is no 429. The answer comes from a Homey or cloud API call
+// (*homey.APIError) or from the token endpoint (auth's error says its status through a method).
+func rateLimited(err error) string {
+	var apiE *homey.APIError
+	switch {
+	case errors.As(err, &apiE) && apiE.StatusCode == http.StatusTooManyRequests:
+		who := "the Athom cloud"
+		if strings.HasPrefix(apiE.Op, "GET /api/") || strings.HasPrefix(apiE.Op, "POST /api/") ||
+			strings.HasPrefix(apiE.Op, "PUT /api/") {
+			who = "the Homey"
+		}
+		return who + " is rate-limiting requests (" + apiE.Op + ": 429)"
+	case homey.StatusOf(err) == http.StatusTooManyRequests:
+		return "the Athom cloud is rate-limiting requests (POST /oauth2/token: 429)"
+	}
+	return ""
+}
+
+// retryHint says when to try again: the server's Retry-After if it sent one, else a minute.
+// The CLI does not retry by itself: a script that calls it decides.
+func retryHint(err error) string {
+	d := homey.RetryAfterOf(err)
+	switch {
+	case d <= 0:
+		return "Try again in a minute; the sign-in is kept."
+	case d <= 90*time.Second:
+		return fmt.Sprintf("Try again in %d s; the sign-in is kept.", int((d+time.Second-1)/time.Second))
+	}
+	return fmt.Sprintf("Try again in %d min; the sign-in is kept.", int((d+time.Minute-1)/time.Minute))
 }
 
 // netMessage keeps what the layers said about where it failed ("fetch the account: GET

@@ -55,7 +55,7 @@ func commands() []command {
 		{"discover", "[--timeout 3s] [--json]", "list the Homeys that answer on the local network (mDNS)", cmdDiscover},
 		{"tray", "", "run the tray (the same as no command)", cmdTray},
 		{"autostart", "on|off|status", "start the tray when you log in", cmdAutostart},
-		{"demo", "[COMMAND ... | serve [--addr ADDR] [--redirect-uri URI] [--access-token-ttl D] [--session-ttl D] [--state-file F]]",
+		{"demo", "[COMMAND ... | serve [--addr ADDR] [--redirect-uri URI] [--access-token-ttl D] [--session-ttl D] [--refresh-grace D] [--state-file F]]",
 			"the tray (or a command) against the built-in emulator (no account needed), or serve it", cmdDemo},
 	}
 }

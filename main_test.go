@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -107,6 +108,40 @@ func TestExplain(t *testing.T) {
 		msg, _, code := explain(c.err, "homeytray")
 		if code != c.code || !strings.Contains(msg, c.want) || strings.Contains(msg, "\n") {
 			t.Errorf("explain(%v) = %q, %d; want %d and %q", c.err, msg, code, c.code, c.want)
+		}
+	}
+}
+
+// tokenLimit is a 429 of the token endpoint as auth reports it (status and headers by method).
+type tokenLimit struct{ retryAfter string }
+
+func (e tokenLimit) Error() string   { return "token endpoint: 429 too_many_requests" }
+func (e tokenLimit) StatusCode() int { return 429 }
+func (e tokenLimit) RetryHeader() http.Header {
+	return http.Header{"Retry-After": {e.retryAfter}}
+}
+
+// TestExplainHints: the second line says what to do next, with the server's Retry-After, and
+// promises to keep a sign-in only when there is one.
+func TestExplainHints(t *testing.T) {
+	for _, c := range []struct {
+		err       error
+		msg, hint string
+	}{
+		{fmt.Errorf("list the devices of Home: %w", &homey.APIError{Op: "GET /api/manager/devices/device", StatusCode: 429}),
+			"the Homey is rate-limiting requests (GET /api/manager/devices/device: 429)", "Try again in a minute; the sign-in is kept."},
+		{fmt.Errorf("fetch the account: %w", &homey.APIError{Op: "GET /user/me", StatusCode: 429}),
+			"the Athom cloud is rate-limiting requests (GET /user/me: 429)", "Try again in a minute; the sign-in is kept."},
+		{fmt.Errorf("refresh: %w", tokenLimit{"30"}), "the Athom cloud is rate-limiting requests (POST /oauth2/token: 429)",
+			"Try again in 30 s; the sign-in is kept."},
+		{fmt.Errorf("refresh: %w", tokenLimit{"300"}), "", "Try again in 5 min; the sign-in is kept."},
+		{fmt.Errorf("%w: %w", errSigningIn, tokenLimit{"30"}), "", "Try again in 30 s."},
+		{fmt.Errorf("%w: %w", errSigningIn, auth.ErrBadAnswer), "sign in: token endpoint", "The server had a problem; try again in a moment."},
+		{fmt.Errorf("refresh: %w", auth.ErrBadAnswer), "", "The server had a problem; try again in a moment. The sign-in is kept."},
+	} {
+		msg, hint, code := explain(c.err, "homeytray")
+		if code != exitError || !strings.Contains(msg, c.msg) || hint != c.hint {
+			t.Errorf("explain(%v) = %q, %q, %d; want %q, %q, 1", c.err, msg, hint, code, c.msg, c.hint)
 		}
 	}
 }

@@ -14,9 +14,18 @@ import (
 // *oauth2.RetrieveError: that one's Error() prints the raw response body.
 type endpointError struct {
 	status int
-	code   string // RFC 6749 "error", sanitised
-	desc   string // RFC 6749 "error_description", sanitised, ≤ 200 runes
+	code   string      // RFC 6749 "error", sanitised
+	desc   string      // RFC 6749 "error_description", sanitised, ≤ 200 runes
+	wait   http.Header // Retry-After and Date of a 429 or 503 answer, nothing else; nil otherwise
 }
+
+// StatusCode is the HTTP status of the answer (0 if unknown). The faces ask for it through an
+// interface (homey.StatusOf), as auth does not export this type.
+func (e *endpointError) StatusCode() int { return e.status }
+
+// RetryHeader holds the Retry-After and Date headers of a 429 or 503 answer (nil for others):
+// homey.RetryAfterOf reads them, so that one parser serves the token endpoint and the API calls.
+func (e *endpointError) RetryHeader() http.Header { return e.wait }
 
 func (e *endpointError) Error() string {
 	s := fmt.Sprintf("token endpoint: %d", e.status)
@@ -32,8 +41,12 @@ func (e *endpointError) Error() string {
 	return s
 }
 
-// errBadAnswer is a 2xx answer that is not a token.
-var errBadAnswer = errors.New("token endpoint: the answer is not a token (not JSON, cut off, or without access_token)")
+// ErrBadAnswer: the token endpoint answered 2xx with something that is not a token (not JSON,
+// cut off, JSON of the wrong types, or without access_token). The sign-in is not affected.
+var ErrBadAnswer = errors.New("token endpoint: the answer is not a token (not JSON, cut off, wrong types, or without access_token)")
+
+// errBadAnswer is ErrBadAnswer under its older, package-internal name.
+var errBadAnswer = ErrBadAnswer
 
 // tokenError turns an error of an x/oauth2 token request into a one-line
 // error without the server's body. op says what we were doing; refresh makes
@@ -44,6 +57,14 @@ func tokenError(op string, err error, refresh bool) error {
 		ee := &endpointError{code: oneLine(re.ErrorCode, 64), desc: oneLine(re.ErrorDescription, 200)}
 		if re.Response != nil {
 			ee.status = re.Response.StatusCode
+			if ee.status == http.StatusTooManyRequests || ee.status == http.StatusServiceUnavailable {
+				ee.wait = http.Header{}
+				for _, k := range []string{"Retry-After", "Date"} {
+					if v := re.Response.Header.Get(k); v != "" {
+						ee.wait.Set(k, v)
+					}
+				}
+			}
 		}
 		if refresh && re.ErrorCode == "invalid_grant" {
 			return fmt.Errorf("%w: %w", ErrSignInGone, ee)
@@ -56,7 +77,7 @@ func tokenError(op string, err error, refresh bool) error {
 	case strings.HasPrefix(msg, "oauth2: cannot parse"),
 		strings.HasPrefix(msg, "oauth2: server response missing access_token"):
 		// The parse error is left out: it may quote part of the body.
-		return fmt.Errorf("%s: %w", op, errBadAnswer)
+		return fmt.Errorf("%s: %w", op, ErrBadAnswer)
 	case strings.HasPrefix(msg, "oauth2: cannot fetch token: "):
 		// Reading the body failed (reset, timeout, short body).
 		return fmt.Errorf("%s: token endpoint: reading the answer failed: %s", op,

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -41,7 +42,72 @@ type APIError struct {
 	Code        string // the JSON "error" field
 	Description string // the JSON "error_description" (an object {field: msg} flattened), sanitised, ≤ 200 chars
 
-	err error // what Unwrap reports: ErrBadResponse when the body was not JSON, or a sentinel
+	err        error         // what Unwrap reports: ErrBadResponse when the body was not JSON, or a sentinel
+	retryAfter time.Duration // the Retry-After of a 429 or 503; 0 = none or unreadable
+}
+
+// RetryAfter is how long the server asked the client to wait (the Retry-After header of a 429
+// or 503 answer, in seconds or as an HTTP-date), at most [MaxRetryAfter]; 0 when it did not say
+// or said something unreadable. Callers find it with errors.As(err, &interface{ RetryAfter()
+// time.Duration }); the same method is on the token endpoint's errors in package auth.
+func (e *APIError) RetryAfter() time.Duration { return e.retryAfter }
+
+// RetryAfterOf is how long the server behind err asked the client to wait before its next
+// request, 0 when it did not say: an *APIError's [APIError.RetryAfter], or, for an error with a
+// RetryHeader() http.Header method (auth's token endpoint errors; auth cannot import this
+// package), [ParseRetryAfter] of those headers.
+func RetryAfterOf(err error) time.Duration {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.retryAfter
+	}
+	var rh interface{ RetryHeader() http.Header }
+	if errors.As(err, &rh) {
+		return ParseRetryAfter(rh.RetryHeader(), time.Now())
+	}
+	return 0
+}
+
+// StatusOf is the HTTP status of the answer behind err: an *APIError's, or that of an error with
+// a StatusCode() int method (auth's token endpoint errors); 0 when err carries none (a network
+// error, say).
+func StatusOf(err error) int {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.StatusCode
+	}
+	var sc interface{ StatusCode() int }
+	if errors.As(err, &sc) {
+		return sc.StatusCode()
+	}
+	return 0
+}
+
+// MaxRetryAfter caps [APIError.RetryAfter]: a bogus header must not park a client for days.
+const MaxRetryAfter = time.Hour
+
+// ParseRetryAfter reads the Retry-After header of h: delay-seconds, or an HTTP-date taken
+// relative to the answer's own Date header when it has one (so a server whose clock is off
+// still means what it says), else relative to now. The result is capped at [MaxRetryAfter];
+// a missing, negative, past or unreadable value gives 0.
+func ParseRetryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.ParseUint(v, 10, 63); err == nil {
+		if n > uint64(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter
+		}
+		d = time.Duration(n) * time.Second
+	} else if at, err := http.ParseTime(v); err == nil {
+		if date, err := http.ParseTime(h.Get("Date")); err == nil {
+			now = date
+		}
+		d = at.Sub(now)
+	}
+	return min(max(d, 0), MaxRetryAfter)
 }
 
 // Error is one line, e.g. "GET /user/me: 401 invalid_token: token expired".
@@ -154,6 +220,9 @@ func mediaType(h http.Header) string {
 // apiError reads a non-2xx answer into an *APIError.
 func apiError(op string, resp *http.Response) *APIError {
 	e := &APIError{Op: op, StatusCode: resp.StatusCode}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		e.retryAfter = ParseRetryAfter(resp.Header, time.Now())
+	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	if !isJSON(resp.Header) || !e.parse(body) {
 		e.err = ErrBadResponse

@@ -3,7 +3,9 @@ package homey
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -216,5 +218,40 @@ func TestAPIErrorLongDescription(t *testing.T) {
 	var ae *APIError
 	if !errors.As(err, &ae) || len([]rune(ae.Description)) != maxDescLen {
 		t.Errorf("err = %#v; want an APIError with a %d-rune description", err, maxDescLen)
+	}
+}
+
+// tokenEndpointError is how auth reports a 429 of the token endpoint: a status and the two
+// headers, through methods (auth and homey do not import each other).
+type tokenEndpointError struct {
+	status int
+	h      http.Header
+}
+
+func (e tokenEndpointError) Error() string            { return "token endpoint: " + strconv.Itoa(e.status) }
+func (e tokenEndpointError) StatusCode() int          { return e.status }
+func (e tokenEndpointError) RetryHeader() http.Header { return e.h }
+
+func TestRetryAfterOfAndStatusOf(t *testing.T) {
+	api := &APIError{Op: "GET /user/me", StatusCode: 429, retryAfter: 30 * time.Second}
+	tok := tokenEndpointError{429, http.Header{"Retry-After": {"45"}}}
+	for _, tc := range []struct {
+		err    error
+		wait   time.Duration
+		status int
+	}{
+		{fmt.Errorf("fetch the account: %w", api), 30 * time.Second, 429},
+		{fmt.Errorf("refresh: %w", tok), 45 * time.Second, 429},
+		{fmt.Errorf("refresh: %w", tokenEndpointError{503, nil}), 0, 503},
+		{&APIError{Op: "GET /api/manager/devices/device", StatusCode: 500}, 0, 500},
+		{errors.New("connection refused"), 0, 0},
+		{nil, 0, 0},
+	} {
+		if got := RetryAfterOf(tc.err); got != tc.wait {
+			t.Errorf("RetryAfterOf(%v) = %v, want %v", tc.err, got, tc.wait)
+		}
+		if got := StatusOf(tc.err); got != tc.status {
+			t.Errorf("StatusOf(%v) = %d, want %d", tc.err, got, tc.status)
+		}
 	}
 }

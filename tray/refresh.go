@@ -324,7 +324,7 @@ func (r *refresher) failed(err error) {
 	}
 	// A server that said when to come back (429 Retry-After) is not asked sooner; a long wait
 	// is capped like an attention incident's, so a bogus header cannot park the tray for days.
-	wait := max(backoff(r.fails, r.rnd(), limit), min(retryAfter(err), backoffCapAttend))
+	wait := max(backoff(r.fails, r.rnd(), limit), min(homey.RetryAfterOf(err), backoffCapAttend))
 	r.retryAt = now.Add(wait)
 	r.fails++
 }

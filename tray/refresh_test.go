@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -565,12 +567,19 @@ func TestRefreshStopsWithContext(t *testing.T) {
 	})
 }
 
-// limited is a 429 answer that says when to come back, as homey's and auth's errors do.
+// limited is a 429 answer of the token endpoint as auth reports it: its status and its
+// Retry-After header, read by homey.RetryAfterOf.
 type limited struct{ after time.Duration }
 
-func (e limited) Error() string             { return "GET /user/me: 429 too_many_requests" }
-func (e limited) RetryAfter() time.Duration { return e.after }
-func (e limited) HTTPStatus() int           { return 429 }
+func (e limited) Error() string   { return "token endpoint: 429 too_many_requests" }
+func (e limited) StatusCode() int { return 429 }
+func (e limited) RetryHeader() http.Header {
+	h := http.Header{}
+	if e.after > 0 {
+		h.Set("Retry-After", strconv.Itoa(int(e.after/time.Second)))
+	}
+	return h
+}
 
 // TestRefreshHonoursRetryAfter: a server that asks for 10 minutes of quiet gets them, though the
 // backoff alone would retry after seconds; a bogus hours-long Retry-After is capped.

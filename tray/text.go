@@ -160,9 +160,8 @@ func errorText(err error) string {
 		return "the Homey's subscription is inactive"
 	case homey.IsUnauthorized(err):
 		return "the server refused the token (HTTP 401)"
-	case errors.As(err, &ae) && ae.StatusCode == http.StatusTooManyRequests,
-		statusOf(err) == http.StatusTooManyRequests:
-		if d := retryAfter(err); d > 0 {
+	case homey.StatusOf(err) == http.StatusTooManyRequests:
+		if d := homey.RetryAfterOf(err); d > 0 {
 			return "the server is limiting requests (HTTP 429); try again in " + shortDuration(d)
 		}
 		return "the server is limiting requests (HTTP 429); try again in a minute"
@@ -172,27 +171,6 @@ func errorText(err error) string {
 		return "the server sent an answer that makes no sense (" + clean(err.Error()) + ")"
 	}
 	return clean(err.Error())
-}
-
-// retryAfter is how long the server asked us to wait before the next request (the Retry-After
-// of a 429 or 503), 0 when it did not say. homey's and auth's errors both carry it; neither
-// package knows the other, so the tray asks for the method, not for a type.
-func retryAfter(err error) time.Duration {
-	var ra interface{ RetryAfter() time.Duration }
-	if errors.As(err, &ra) {
-		return max(ra.RetryAfter(), 0)
-	}
-	return 0
-}
-
-// statusOf is the HTTP status of an answer of the token endpoint (auth's errors say it through
-// a method, like RetryAfter), 0 when err carries none.
-func statusOf(err error) int {
-	var sc interface{ HTTPStatus() int }
-	if errors.As(err, &sc) {
-		return sc.HTTPStatus()
-	}
-	return 0
 }
 
 // IsNetworkError: the server could not be reached or did not answer in time. (Not net.Error:

@@ -122,7 +122,7 @@ func (s *Server) verifyDelegationLocked(token string) (string, error) {
 		jwt.WithAudience("homey"),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
-		jwt.WithTimeFunc(s.now),
+		jwt.WithTimeFunc(s.clock), // called with s.mu held, as clock needs
 	)
 	var claims jwt.RegisteredClaims
 	_, err := p.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) {

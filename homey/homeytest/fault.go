@@ -3,19 +3,37 @@ package homeytest
 import (
 	"net"
 	"net/http"
+	"strings"
+	"time"
 )
 
 // FaultKind is a way for a request to fail.
 type FaultKind int
 
 // Fault kinds. An injected fault answers instead of the route: the emulated
-// service never sees the request (like a broken proxy or relay in front of it).
+// service never sees the request (like a broken proxy or relay in front of it),
+// except with FaultLoseAnswer, where only the answer is lost.
 const (
 	Fault5xx       FaultKind = iota + 1 // 500 with a JSON error body
 	FaultHTML                           // 502 with a text/html error page
 	FaultTruncated                      // 200 application/json whose body is cut mid-way
 	FaultReset                          // the connection is reset, no answer
 	FaultHang                           // no answer until the client gives up or the server closes
+	// FaultLoseAnswer lets the route really run (a grant rotates the refresh token, the
+	// state is saved) but never delivers its answer: the connection is held until the
+	// client gives up or the server closes, then dropped. Like a reply lost on the way back,
+	// or a client killed while the server worked.
+	FaultLoseAnswer
+	// FaultRateLimit answers 429 with a Retry-After header (Fault.RetryAfter; "" = "2") and
+	// the usual JSON error body, as a rate-limiting front end would.
+	FaultRateLimit
+	// FaultWrongType answers 200 application/json that parses but whose types are wrong for
+	// the route (a number where a string belongs, a string where an object does, …), chosen
+	// per route so that the client's decoder meets the mismatch (wrongTypeBody). It is the
+	// service answering, not a proxy: a Homey's answer carries its X-Homey-ID.
+	FaultWrongType
+	// FaultSlow waits Fault.Delay (0 = 1 s) and then answers normally: slow is not broken.
+	FaultSlow
 )
 
 // String names the kind, e.g. "hang".
@@ -31,6 +49,14 @@ func (k FaultKind) String() string {
 		return "reset"
 	case FaultHang:
 		return "hang"
+	case FaultLoseAnswer:
+		return "lose-answer"
+	case FaultRateLimit:
+		return "ratelimit"
+	case FaultWrongType:
+		return "wrongtype"
+	case FaultSlow:
+		return "slow"
 	}
 	return "none"
 }
@@ -42,6 +68,10 @@ const FaultCloud = "cloud *"
 type Fault struct {
 	Kind  FaultKind
 	Times int
+	// RetryAfter is FaultRateLimit's Retry-After header: seconds or an HTTP-date; "" = "2".
+	RetryAfter string
+	// Delay is how long FaultSlow waits before answering; 0 = 1 s.
+	Delay time.Duration
 }
 
 const (
@@ -73,8 +103,8 @@ func (s *Server) ClearFaults() {
 }
 
 // admit counts the request (also per Homey listener when h is set) and returns
-// the fault to inject, if any, and whether an impostor answers (SetWrongID).
-func (s *Server) admit(route string, h *homey, via string) (FaultKind, bool) {
+// the fault to inject, if any (Kind 0: none), and whether an impostor answers (SetWrongID).
+func (s *Server) admit(route string, h *homey, via string) (Fault, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.counts[route]++
@@ -97,9 +127,9 @@ func (s *Server) admit(route string, h *homey, via string) (FaultKind, bool) {
 				delete(s.faults, key)
 			}
 		}
-		return f.Kind, impostor
+		return *f, impostor
 	}
-	return 0, impostor
+	return Fault{}, impostor
 }
 
 // handler wraps a route table: (on a relay, wait the relay latency,) count,
@@ -110,9 +140,19 @@ func (s *Server) handler(rt router, h *homey, via string) http.Handler {
 		if via == ViaRelay && !s.relayWait(r) {
 			panic(http.ErrAbortHandler)
 		}
-		kind, impostor := s.admit(r.Method+" "+r.URL.Path, h, via)
-		if kind != 0 {
-			s.inject(w, r, kind)
+		f, impostor := s.admit(r.Method+" "+r.URL.Path, h, via)
+		kind := f.Kind
+		if kind == FaultSlow {
+			if !s.sleep(r, orDefault(f.Delay, time.Second)) {
+				panic(http.ErrAbortHandler)
+			}
+			kind = 0 // then answer as usual
+		}
+		// The emulated clock's Date, not the host's: with SetClockOffset a client that reads
+		// Date sees a server whose clock is off.
+		w.Header().Set("Date", s.Now().UTC().Format(http.TimeFormat))
+		if kind != 0 && kind != FaultLoseAnswer {
+			s.inject(w, r, f, h)
 			return
 		}
 		if impostor {
@@ -120,6 +160,9 @@ func (s *Server) handler(rt router, h *homey, via string) http.Handler {
 			return
 		}
 		rep := rt.dispatch(r)
+		if kind == FaultLoseAnswer {
+			s.hang(r) // the route has done its work; its answer never leaves
+		}
 		if h != nil {
 			w.Header().Set("X-Homey-ID", h.id)
 			w.Header().Set("X-Homey-Version", h.version)
@@ -128,8 +171,9 @@ func (s *Server) handler(rt router, h *homey, via string) http.Handler {
 	})
 }
 
-func (s *Server) inject(w http.ResponseWriter, r *http.Request, kind FaultKind) {
-	switch kind {
+// inject answers r with fault f instead of the route; h is the listener's Homey (nil: the cloud).
+func (s *Server) inject(w http.ResponseWriter, r *http.Request, f Fault, h *homey) {
+	switch f.Kind {
 	case Fault5xx:
 		errorReply(http.StatusInternalServerError, "server_error", "injected fault: internal server error").write(w)
 	case FaultHTML:
@@ -143,7 +187,49 @@ func (s *Server) inject(w http.ResponseWriter, r *http.Request, kind FaultKind) 
 		reset(w)
 	case FaultHang:
 		s.hang(r)
+	case FaultRateLimit:
+		ra := f.RetryAfter
+		if ra == "" {
+			ra = "2"
+		}
+		errorReply(http.StatusTooManyRequests, "too_many_requests", "injected fault: too many requests, slow down").
+			with("Retry-After", ra).write(w)
+	case FaultWrongType:
+		if h != nil {
+			w.Header().Set("X-Homey-ID", h.id)
+			w.Header().Set("X-Homey-Version", h.version)
+		}
+		jsonReply(http.StatusOK, wrongTypeBody(r)).write(w)
 	}
+}
+
+// wrongTypeBody is valid JSON of the wrong types for r's route: each field the client reads
+// has a type it cannot decode into, so a strict decoder fails instead of taking zero values.
+func wrongTypeBody(r *http.Request) any {
+	p := r.URL.Path
+	switch {
+	case p == "/oauth2/token":
+		return map[string]any{"access_token": 123, "token_type": "bearer", "expires_in": "soon", "refresh_token": map[string]any{}}
+	case p == "/user/me":
+		return map[string]any{"_id": 42, "firstname": "Ada", "homeys": "none"}
+	case p == "/delegation/token":
+		return map[string]any{"token": "not-a-bare-string"} // the real answer is a bare JSON string
+	case p == "/delegation/key":
+		return 4096
+	case p == "/api/manager/system/ping":
+		return "pong" // the official client ignores a ping's success body: only false matters
+	case p == "/api/manager/users/login":
+		return 12345 // a number where the bare session token string belongs
+	case p == "/api/manager/sessions/session/me":
+		return map[string]any{"id": 7, "type": []string{"OAUTH"}, "scopes": "homey", "intersectedScopes": map[string]any{}}
+	case p == "/api/manager/devices/device" || p == "/api/manager/devices/device/":
+		return map[string]any{"d1": map[string]any{"id": "d1", "name": 42, "capabilities": "onoff"}}
+	case strings.HasPrefix(p, "/api/manager/devices/device/"):
+		return map[string]any{"id": 7, "name": false, "capabilitiesObj": []any{}}
+	case p == "/api/manager/zones/zone" || p == "/api/manager/zones/zone/":
+		return map[string]any{"z1": map[string]any{"id": "z1", "name": []string{"Kitchen"}, "parent": false}}
+	}
+	return []any{[]any{0}} // fits no string, object or boolean
 }
 
 // reset closes the connection with an RST (SO_LINGER 0) instead of an answer.

@@ -170,9 +170,22 @@ func (s *Server) grantRefreshLocked(form url.Values) reply {
 		return errorReply(http.StatusBadRequest, "invalid_request", "refresh_token is required")
 	}
 	if _, ok := s.refresh[rt]; !ok {
-		return invalidGrant("the refresh token is invalid or was revoked")
+		if !s.inGraceLocked(rt) {
+			return invalidGrant("the refresh token is invalid or was revoked")
+		}
+		// A rotated token within the grace window: the client most likely never
+		// got the answer that replaced it. Issue a new pair; the token stays in
+		// s.rotated with its first rotation time, so the window does not restart.
+		return s.issueLocked("refresh_token", "")
 	}
 	return s.issueLocked("refresh_token", rt)
+}
+
+// inGraceLocked reports whether rt was replaced by rotation less than
+// refreshGrace ago.
+func (s *Server) inGraceLocked(rt string) bool {
+	at, ok := s.rotated[rt]
+	return ok && s.refreshGrace > 0 && s.clock().Sub(at) < s.refreshGrace
 }
 
 func invalidGrant(desc string) reply {
@@ -187,7 +200,17 @@ func (s *Server) issueLocked(grant, used string) reply {
 	s.access[at] = now.Add(s.accessTTL)
 	rt := used
 	if rt == "" || s.rotate {
-		delete(s.refresh, used)
+		if used != "" {
+			delete(s.refresh, used)
+			if s.refreshGrace > 0 {
+				s.rotated[used] = now
+			}
+		}
+		for old, at := range s.rotated {
+			if now.Sub(at) >= s.refreshGrace {
+				delete(s.rotated, old)
+			}
+		}
 		rt = randHex(20)
 		s.refresh[rt] = now
 	}

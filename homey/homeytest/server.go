@@ -53,6 +53,16 @@ type Options struct {
 	// round trip through Athom's cloud relay. 0 = DefaultRelayLatency; < 0 = none. See
 	// SetRelayLatency.
 	RelayLatency time.Duration
+	// RefreshGrace keeps a rotated refresh token usable for this long after it was replaced
+	// (like Auth0's reuse interval or Okta's grace period): a client whose refresh answer was
+	// lost (a killed process, a dropped connection) can still refresh with the token it kept.
+	// 0 = strict, the replaced token is revoked at once. See SetRefreshGrace. The window is
+	// not kept in StateFile: a restarted emulator is strict about tokens rotated before.
+	RefreshGrace time.Duration
+	// ClockOffset puts the emulated services' clock this far from the host's: token and
+	// session expiries, JWT iat/exp, capability times and the Date header all use host time
+	// + ClockOffset, so a client sees a server whose clock is off. See SetClockOffset.
+	ClockOffset time.Duration
 }
 
 // HomeyInfo describes one emulated Homey.
@@ -65,8 +75,9 @@ type HomeyInfo struct {
 
 // Server is a running emulator. Its methods are safe for concurrent use.
 type Server struct {
-	mu  sync.Mutex // guards everything below except the immutable fields
-	now func() time.Time
+	mu     sync.Mutex // guards everything below except the immutable fields
+	now    func() time.Time
+	offset time.Duration // added to now: the emulated clock (SetClockOffset)
 
 	clientID, clientSecret, redirectURI string
 	stateFile                           string
@@ -79,10 +90,12 @@ type Server struct {
 	access   map[string]time.Time // access token -> expiry
 	refresh  map[string]time.Time // live refresh token -> issued
 	revoked  map[string]time.Time // refresh tokens revoked by RevokeRefreshTokens
+	rotated  map[string]time.Time // refresh tokens replaced by rotation -> when (RefreshGrace)
 	sessions map[string]*session
 	issued   []string // every code, token and session handed out (IssuedSecrets)
 
 	rotate       bool
+	refreshGrace time.Duration // 0 = strict rotation
 	accessTTL    time.Duration
 	sessionTTL   time.Duration
 	relayLatency time.Duration // 0 = none
@@ -111,9 +124,10 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		now: time.Now, stateFile: o.StateFile,
+		now: time.Now, offset: o.ClockOffset, stateFile: o.StateFile,
 		codes: map[string]*authCode{}, access: map[string]time.Time{},
 		refresh: map[string]time.Time{}, revoked: map[string]time.Time{}, sessions: map[string]*session{},
+		rotated: map[string]time.Time{}, refreshGrace: max(o.RefreshGrace, 0),
 		rotate: true, accessTTL: orDefault(o.AccessTokenTTL, DefaultAccessTokenTTL),
 		sessionTTL:   orDefault(o.SessionTTL, DefaultSessionTTL),
 		relayLatency: relayLatency(o.RelayLatency),
@@ -277,8 +291,8 @@ func (s *Server) Homeys() []HomeyInfo {
 	return out
 }
 
-// clock returns the current emulated time; s.mu must be held.
-func (s *Server) clock() time.Time { return s.now() }
+// clock returns the current emulated time (host time + the clock offset); s.mu must be held.
+func (s *Server) clock() time.Time { return s.now().Add(s.offset) }
 
 // setNow replaces the clock (tests only).
 func (s *Server) setNow(now func() time.Time) {

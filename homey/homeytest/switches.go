@@ -15,6 +15,16 @@ func (s *Server) SetRotateRefreshTokens(on bool) {
 	s.rotate = on
 }
 
+// SetRefreshGrace sets how long a refresh token replaced by rotation stays usable
+// (default 0: revoked at once). Within the window, the replaced token is honoured
+// like the current one: a new pair is issued and the window does not restart.
+// The tokens already issued from it stay valid. d < 0 counts as 0.
+func (s *Server) SetRefreshGrace(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refreshGrace = max(d, 0)
+}
+
 // SetAccessTokenTTL sets the lifetime of access tokens issued from now on
 // (default 3660 s); expires_in reflects it. An expired token answers 401
 // {"error":"invalid_token",...}. d <= 0 restores the default.
@@ -41,6 +51,7 @@ func (s *Server) RevokeRefreshTokens() {
 	defer s.mu.Unlock()
 	maps.Copy(s.revoked, s.refresh)
 	clear(s.refresh)
+	clear(s.rotated) // no way back in through the grace window either
 	s.saveLogged()
 }
 
