@@ -1,16 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -352,55 +347,6 @@ func checkFaultResult(t *testing.T, c faultCase, kind homeytest.FaultKind, r res
 	}
 }
 
-// loginHTTPResult is loginHTTP for a sign-in that may fail: it returns what the command printed.
-func (e *testEnv) loginHTTPResult() result {
-	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "login", "--no-browser")
-	cmd.Env = e.vars
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	var out strings.Builder
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	var errb bytes.Buffer
-	re := regexp.MustCompile(`http://\S+/oauth2/authorise\?\S+`)
-	tmp := make([]byte, 1024)
-	url := ""
-	for url == "" {
-		n, err := stderr.Read(tmp)
-		errb.Write(tmp[:n])
-		url = re.FindString(errb.String())
-		if err != nil {
-			break
-		}
-	}
-	if url == "" {
-		e.t.Fatalf("login printed no URL: %q", errb.String())
-	}
-	copied := make(chan struct{})
-	go func() { _, _ = io.Copy(&errb, stderr); close(copied) }()
-	if resp, err := http.Get(url); err == nil { // the callback page may report the failure
-		resp.Body.Close()
-	}
-	<-copied
-	var r result
-	var ee *exec.ExitError
-	if err := cmd.Wait(); errors.As(err, &ee) {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		e.t.Fatal(err)
-	}
-	r.stdout, r.stderr = out.String(), errb.String() // complete once Wait has returned
-	e.checkResult([]string{"login"}, r)
-	return r
-}
-
 // TestCorruptConfig: an error naming the file, and the file left as it is.
 func TestCorruptConfig(t *testing.T) {
 	e := newTestEnv(t, false)
@@ -499,4 +445,21 @@ func waitFor(d time.Duration, cond func() bool) bool {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return cond()
+}
+
+// TestSecondLoginMeanwhile: a second `login` while one waits for its browser is a one-line error
+// naming the port (the first one holds it); the first sign-in is neither ended nor taken over and
+// completes when its browser arrives.
+func TestSecondLoginMeanwhile(t *testing.T) {
+	e := newTestEnv(t, false)
+	first := e.startLoginHTTP()
+	port := strings.TrimSuffix(strings.TrimPrefix(e.srv.RedirectURI(), "http://localhost:"), "/callback")
+	second := e.run("", "login", "--no-browser")
+	if second.code != exitError || !strings.Contains(second.stderr, port) || strings.Count(strings.TrimSpace(second.stderr), "\n") > 1 {
+		t.Errorf("second login: exit %d, %q; want 1 naming port %s", second.code, second.stderr, port)
+	}
+	if r := first.finish(); r.code != 0 || !strings.Contains(r.stdout, "Signed in as") {
+		t.Fatalf("the first sign-in: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	e.must("", "token")
 }

@@ -219,41 +219,78 @@ func (e *testEnv) loginHTTP() { e.loginHTTPArgs() }
 // loginHTTPArgs is loginHTTP with global flags before the command.
 func (e *testEnv) loginHTTPArgs(global ...string) {
 	e.t.Helper()
+	if r := e.startLoginHTTP(global...).finish(); r.code != 0 {
+		e.t.Fatalf("login: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// loginHTTPResult is loginHTTP for a sign-in that may fail: it returns what the command printed.
+func (e *testEnv) loginHTTPResult() result {
+	e.t.Helper()
+	return e.startLoginHTTP().finish()
+}
+
+// pendingLogin is a `login --no-browser` waiting for its browser: url is the authorise URL it printed.
+type pendingLogin struct {
+	e      *testEnv
+	cmd    *exec.Cmd
+	cancel context.CancelFunc
+	url    string
+	out    strings.Builder
+	errb   bytes.Buffer
+	copied chan struct{} // closed when stderr is read to its end
+}
+
+// startLoginHTTP starts `login --no-browser` and reads its stderr up to the authorise URL.
+func (e *testEnv) startLoginHTTP(global ...string) *pendingLogin {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, append(global, "login", "--no-browser")...)
-	cmd.Env = e.vars
-	stderr, err := cmd.StderrPipe()
+	p := &pendingLogin{e: e, cancel: cancel, copied: make(chan struct{})}
+	p.cmd = exec.CommandContext(ctx, binary, append(global, "login", "--no-browser")...)
+	p.cmd.Env = e.vars
+	p.cmd.Stdout = &p.out
+	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	var out strings.Builder
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
+	if err := p.cmd.Start(); err != nil {
 		e.t.Fatal(err)
 	}
-	url := ""
-	buf := make([]byte, 0, 4096)
-	tmp := make([]byte, 1024)
 	re := regexp.MustCompile(`http://\S+/oauth2/authorise\?\S+`)
-	for url == "" {
+	tmp := make([]byte, 1024)
+	for p.url == "" {
 		n, err := stderr.Read(tmp)
-		buf = append(buf, tmp[:n]...)
-		url = re.FindString(string(buf))
+		p.errb.Write(tmp[:n])
+		p.url = re.FindString(p.errb.String())
 		if err != nil {
 			break
 		}
 	}
-	if url == "" {
-		e.t.Fatalf("login printed no URL: %q", buf)
+	if p.url == "" {
+		cancel()
+		e.t.Fatalf("login printed no URL: %q", p.errb.String())
 	}
-	go io.Copy(io.Discard, stderr)
-	resp, err := http.Get(url)
-	if err != nil {
-		e.t.Fatalf("browser stand-in: %v", err)
+	go func() { _, _ = io.Copy(&p.errb, stderr); close(p.copied) }()
+	return p
+}
+
+// finish follows the authorise URL as a browser that does not render pages would (the emulator
+// redirects to the callback) and returns what the command printed and its exit code.
+func (p *pendingLogin) finish() result {
+	p.e.t.Helper()
+	defer p.cancel()
+	if resp, err := http.Get(p.url); err == nil { // the callback page may report a failure
+		resp.Body.Close()
 	}
-	resp.Body.Close()
-	if err := cmd.Wait(); err != nil {
-		e.t.Fatalf("login: %v (%s)", err, out.String())
+	<-p.copied
+	var r result
+	var ee *exec.ExitError
+	if err := p.cmd.Wait(); errors.As(err, &ee) {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		p.e.t.Fatal(err)
 	}
+	r.stdout, r.stderr = p.out.String(), p.errb.String() // complete once Wait has returned
+	p.e.checkResult([]string{"login"}, r)
+	return r
 }
