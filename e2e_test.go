@@ -408,14 +408,7 @@ func TestNotSignedIn(t *testing.T) {
 // TestSetupThenLogin records the client in the keychain and signs in without the env secret.
 func TestSetupThenLogin(t *testing.T) {
 	e := newTestEnv(t, true)
-	var vars []string
-	for _, kv := range e.vars {
-		if !strings.HasPrefix(kv, "HOMEYTRAY_CLIENT_") && !strings.HasPrefix(kv, "HOMEYTRAY_REDIRECT_URI=") {
-			vars = append(vars, kv)
-		}
-	}
-	e.vars = vars
-	e.must(e.srv.ClientSecret()+"\n", "setup", "--client-id", e.srv.ClientID(), "--redirect-uri", e.srv.RedirectURI())
+	e.setupFromStdin()
 	dir := filepath.Join(envValue(e.vars, "XDG_CONFIG_HOME"), "homeytray-"+envValue(e.vars, "HOMEYTRAY_PROFILE"))
 	cfg, err := os.ReadFile(filepath.Join(dir, "config.json"))
 	if err != nil || strings.Contains(string(cfg), e.srv.ClientSecret()) || !strings.Contains(string(cfg), e.srv.ClientID()) {

@@ -123,6 +123,20 @@ func cleanEnviron() []string {
 
 func (e *testEnv) setenv(kv ...string) { e.vars = append(e.vars, kv...) }
 
+// setupFromStdin drops the client from the environment and records it with `setup`, the
+// client secret on stdin, as a user does.
+func (e *testEnv) setupFromStdin() {
+	e.t.Helper()
+	var vars []string
+	for _, kv := range e.vars {
+		if !strings.HasPrefix(kv, "HOMEYTRAY_CLIENT_") && !strings.HasPrefix(kv, "HOMEYTRAY_REDIRECT_URI=") {
+			vars = append(vars, kv)
+		}
+	}
+	e.vars = vars
+	e.must(e.srv.ClientSecret()+"\n", "setup", "--client-id", e.srv.ClientID(), "--redirect-uri", e.srv.RedirectURI())
+}
+
 type result struct {
 	stdout, stderr string
 	code           int

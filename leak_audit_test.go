@@ -36,16 +36,36 @@ func TestNoSecretLeaks(t *testing.T) {
 	audit := auditBus(t, bus)
 	e := newTestEnv(t, true)
 	secrets := func() []string { return slices.Concat(e.secrets, e.srv.IssuedSecrets()) }
+	// scanFiles reads every file in the app's own folders (the browser keeps its profile, crash
+	// dumps included, beside them) and in the runtime folder.
+	scanFiles := func(stage string) {
+		t.Helper()
+		var files []string
+		for _, dir := range []string{
+			filepath.Join(envValue(e.vars, "XDG_CONFIG_HOME"), e.appName()),
+			filepath.Join(envValue(e.vars, "XDG_CACHE_HOME"), e.appName()),
+			filepath.Join(envValue(e.vars, "XDG_CONFIG_HOME"), "autostart"),
+		} {
+			if _, err := os.Stat(dir); err == nil {
+				files = append(files, walkFiles(t, dir)...)
+			}
+		}
+		files = append(files, runtimeFiles(t, e.appName())...)
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Errorf("read %s: %v", f, err)
+				continue
+			}
+			if hasAny(string(b), secrets()) {
+				t.Errorf("%s: %s holds a secret", stage, f)
+			}
+		}
+		t.Logf("%s: audited %d files: %q", stage, len(files), files)
+	}
 
 	// setup reads the client secret from stdin; login goes through the real browser.
-	var vars []string
-	for _, kv := range e.vars {
-		if !strings.HasPrefix(kv, "HOMEYTRAY_CLIENT_") && !strings.HasPrefix(kv, "HOMEYTRAY_REDIRECT_URI=") {
-			vars = append(vars, kv)
-		}
-	}
-	e.vars = vars
-	e.must(e.srv.ClientSecret()+"\n", "setup", "--client-id", e.srv.ClientID(), "--redirect-uri", e.srv.RedirectURI())
+	e.setupFromStdin()
 	e.login()
 	for _, args := range [][]string{
 		{"status"}, {"status", "--json"}, {"homeys"}, {"homeys", "--json"},
@@ -73,6 +93,7 @@ func TestNoSecretLeaks(t *testing.T) {
 			}
 		}
 	}
+	scanFiles("after the commands")
 	checkTokenOut("token")
 	checkTokenOut("token", "--homey", "Cabin")
 	checkTokenOut("token", "--cloud")
@@ -109,11 +130,9 @@ func TestNoSecretLeaks(t *testing.T) {
 		return d != nil && len(visible(d.Children)) > 0
 	})
 	c.click("Copy bearer token")
-	for _, zone := range visible(c.item("Devices").Children) {
-		if devs := visible(zone.Children); len(devs) > 0 {
-			c.clickID(devs[0].ID)
-			break
-		}
+	for _, d := range groupDevices(c.item("Devices")) {
+		c.clickID(d.id) // copies its id, with a notification
+		break
 	}
 	if h := c.item("Homeys").findHomey("Cabin"); h != nil {
 		c.clickID(h.ID)
@@ -125,13 +144,15 @@ func TestNoSecretLeaks(t *testing.T) {
 	e.srv.RevokeSessions()
 	tellTestTray(t, e) // as after a command: the tray's reload finds the sign-in gone
 	c.waitStatus(20*time.Second, "Sign-in needs attention")
-	if !waitFor(10*time.Second, func() bool { return notes() >= 3 }) {
-		t.Logf("the tray sent %d notifications", notes())
+	// Two copies of a bearer, one of a device id, and the sign-in that needs attention.
+	if !waitFor(10*time.Second, func() bool { return notes() >= 4 }) {
+		t.Errorf("the tray sent %d notifications, want 4: %q", notes(), audit.notes(p.pid()))
 	}
 	c.menu() // one more layout read, checked by the audit
 	c.click("Log in…")
 	defer stopBrowsers()
 	c.waitStatus(60*time.Second, "Signed in as")
+	scanFiles("with the tray signed in again")
 	c.click("Log out")
 	c.waitStatus(15*time.Second, "Not signed in")
 	p.stop()
@@ -146,22 +167,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	}
 	t.Logf("audited %d D-Bus messages (%d notifications from the tray), %d secrets", audit.total(), notes(), len(all))
 	e.checkNoSecret([]string{"tray"}, "its output", p.out.String())
-	base := filepath.Dir(envValue(e.vars, "XDG_CONFIG_HOME"))
-	files := append(walkFiles(t, base), runtimeFiles(t, e.appName())...)
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Errorf("read %s: %v", f, err)
-			continue
-		}
-		for _, s := range all {
-			if s != "" && strings.Contains(string(b), s) {
-				t.Errorf("%s holds a secret", f)
-				break
-			}
-		}
-	}
-	t.Logf("audited %d files the app wrote", len(files))
+	scanFiles("at the end")
 }
 
 // walkFiles lists the regular files under dir.
@@ -326,6 +332,19 @@ func hasAny(text string, secrets []string) bool {
 		}
 	}
 	return false
+}
+
+// notes lists the summaries of the notifications process pid sent.
+func (a *busAudit) notes(pid int) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	for _, m := range a.msgs {
+		if int(m.pid) == pid && len(m.text) > 3 {
+			out = append(out, m.text[3]) // Notify(app, replaces, icon, summary, body, …)
+		}
+	}
+	return out
 }
 
 // count is the number of notifications process pid sent.

@@ -43,15 +43,7 @@ func (s *Server) relayWait(r *http.Request) bool {
 	if d <= 0 {
 		return true
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-	case <-s.closing:
-	}
-	return false
+	return s.sleep(r, d)
 }
 
 // impostorReply is how another Homey at the address answers: its ping succeeds (with its own
