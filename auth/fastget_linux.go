@@ -22,25 +22,27 @@ func fastGet(service, user string) (value string, handled bool, err error) {
 		return "", false, nil
 	}
 	svc := conn.Object(ssName, ssPath)
-	var unlocked, locked []dbus.ObjectPath // locked ones are go-keyring's to unlock
+	// SearchItems and OpenSession do not depend on each other: both go out at once, saving one
+	// round trip through the bus to the keyring daemon.
 	attrs := map[string]string{"service": service, "username": user}
-	if err := svc.Call(ssIface+".SearchItems", 0, attrs).Store(&unlocked, &locked); err != nil {
+	search := svc.Go(ssIface+".SearchItems", 0, nil, attrs)
+	open := svc.Go(ssIface+".OpenSession", 0, nil, "plain", dbus.MakeVariant(""))
+	<-search.Done
+	<-open.Done
+	var ignored dbus.Variant
+	var session dbus.ObjectPath
+	if err := open.Store(&ignored, &session); err != nil {
 		return "", false, nil
 	}
-	// Nothing found is also go-keyring's to answer: it unlocks the collection first, so a
-	// locked keychain is reported as locked, not as an empty one.
+	defer conn.Object(ssName, session).Go("org.freedesktop.Secret.Session.Close", dbus.FlagNoReplyExpected, nil)
+	var unlocked, locked []dbus.ObjectPath // locked ones are go-keyring's to unlock
+	if err := search.Store(&unlocked, &locked); err != nil {
+		return "", false, nil
+	}
 	item, ok := loginItem(unlocked)
 	if !ok {
 		return "", false, nil
 	}
-	var ignored dbus.Variant
-	var session dbus.ObjectPath
-	if err := svc.Call(ssIface+".OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&ignored, &session); err != nil {
-		return "", false, nil
-	}
-	// Close the session without waiting for the answer: a long-running tray must not pile up
-	// sessions, and the round trip is what this function exists to save.
-	defer conn.Object(ssName, session).Go("org.freedesktop.Secret.Session.Close", dbus.FlagNoReplyExpected, nil)
 	var secrets map[dbus.ObjectPath]ssSecret
 	if err := svc.Call(ssIface+".GetSecrets", 0, []dbus.ObjectPath{item}, session).Store(&secrets); err != nil {
 		return "", false, nil
