@@ -25,6 +25,7 @@ import (
 // AccessToken, a bearer confirmed on every Bearer call, and switchable failures.
 type refreshCore struct {
 	tokenLife time.Duration
+	start     time.Time // when the test made it (in its synctest bubble)
 
 	mu         sync.Mutex
 	account    error
@@ -37,7 +38,18 @@ type refreshCore struct {
 }
 
 func newRefreshCore() *refreshCore {
-	return &refreshCore{tokenLife: time.Hour, calls: map[string][]time.Time{}, selected: "h1", confirmNow: true}
+	return &refreshCore{tokenLife: time.Hour, calls: map[string][]time.Time{}, selected: "h1", confirmNow: true, start: time.Now()}
+}
+
+// after sleeps d in the synctest bubble, lets the refresher act, and checks that it has called
+// method want times by then.
+func (c *refreshCore) after(t *testing.T, d time.Duration, method string, want int) {
+	t.Helper()
+	time.Sleep(d)
+	synctest.Wait()
+	if n := c.count(method); n != want {
+		t.Fatalf("%s called %d times at %v, want %d", method, n, time.Since(c.start), want)
+	}
 }
 
 func (c *refreshCore) record(name string) {
@@ -210,16 +222,8 @@ func TestRefreshAccessTokenAt80Percent(t *testing.T) {
 		c := newRefreshCore()
 		start := time.Now()
 		startRefresher(t, c, nil)
-		time.Sleep(47*time.Minute + 59*time.Second)
-		synctest.Wait()
-		if n := c.count("AccessToken"); n != 1 {
-			t.Fatalf("AccessToken called %d times before 48 min, want 1", n)
-		}
-		time.Sleep(2 * time.Second)
-		synctest.Wait()
-		if n := c.count("AccessToken"); n != 2 {
-			t.Fatalf("AccessToken called %d times just after 48 min, want 2", n)
-		}
+		c.after(t, 47*time.Minute+59*time.Second, "AccessToken", 1)
+		c.after(t, 2*time.Second, "AccessToken", 2)
 		c.mu.Lock()
 		at := c.calls["AccessToken"][1].Sub(start)
 		c.mu.Unlock()
@@ -227,11 +231,7 @@ func TestRefreshAccessTokenAt80Percent(t *testing.T) {
 			t.Errorf("second AccessToken at %v, want 48m0s (80%% of 1h)", at)
 		}
 		// The new token lives an hour from then: the next ask is 48 min later again.
-		time.Sleep(48 * time.Minute)
-		synctest.Wait()
-		if n := c.count("AccessToken"); n != 3 {
-			t.Errorf("AccessToken called %d times after 96 min, want 3", n)
-		}
+		c.after(t, 48*time.Minute, "AccessToken", 3)
 	})
 }
 
@@ -240,16 +240,8 @@ func TestRefreshBearerBeforeTrustEnds(t *testing.T) {
 		c := newRefreshCore()
 		startRefresher(t, c, nil)
 		due := homey.DefaultTrust * 8 / 10
-		time.Sleep(due - time.Second)
-		synctest.Wait()
-		if n := c.count("Bearer"); n != 1 {
-			t.Fatalf("Bearer called %d times before 80%% of the trust window, want 1", n)
-		}
-		time.Sleep(2 * time.Second)
-		synctest.Wait()
-		if n := c.count("Bearer"); n != 2 {
-			t.Fatalf("Bearer called %d times after 80%% of the trust window, want 2", n)
-		}
+		c.after(t, due-time.Second, "Bearer", 1)
+		c.after(t, 2*time.Second, "Bearer", 2)
 	})
 }
 
@@ -261,21 +253,9 @@ func TestRefreshBearerServedFromMemory(t *testing.T) {
 		c.confirmNow = false
 		startRefresher(t, c, nil)
 		trust := homey.DefaultTrust
-		time.Sleep(trust*8/10 + time.Millisecond)
-		synctest.Wait()
-		if n := c.count("Bearer"); n != 2 {
-			t.Fatalf("Bearer called %d times at 80%%, want 2", n)
-		}
-		time.Sleep(trust - trust*8/10)
-		synctest.Wait()
-		if n := c.count("Bearer"); n != 2 {
-			t.Fatalf("Bearer called %d times at the end of the window, want still 2", n)
-		}
-		time.Sleep(time.Second)
-		synctest.Wait()
-		if n := c.count("Bearer"); n != 3 {
-			t.Fatalf("Bearer called %d times just after the window, want 3", n)
-		}
+		c.after(t, trust*8/10+time.Millisecond, "Bearer", 2)
+		c.after(t, trust-trust*8/10, "Bearer", 2)
+		c.after(t, time.Second, "Bearer", 3)
 	})
 }
 
@@ -285,11 +265,7 @@ func TestRefreshAfterWallClockJump(t *testing.T) {
 		var offset atomic.Int64 // the time the machine "slept": wall moves, monotonic does not
 		wall := func() time.Time { return time.Now().Round(0).Add(time.Duration(offset.Load())) }
 		startRefresher(t, c, wall)
-		time.Sleep(5 * time.Minute)
-		synctest.Wait()
-		if n := c.count("AccessToken"); n != 1 {
-			t.Fatalf("AccessToken called %d times before the jump, want 1", n)
-		}
+		c.after(t, 5*time.Minute, "AccessToken", 1)
 		offset.Store(int64(3 * time.Hour))
 		time.Sleep(clockCheck)
 		synctest.Wait()
