@@ -50,8 +50,13 @@ func privateBus(t *testing.T) (bus, dir string) {
 		t.Fatal(err)
 	}
 	bus = "unix:path=" + filepath.Join(run, "bus")
-	conf, err := filepath.Abs(".ci/session-bus.conf")
+	// A copy of the harness's bus config: a test may change it and have the bus reload it.
+	base, err := os.ReadFile(".ci/session-bus.conf")
 	if err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "bus.conf")
+	if err := os.WriteFile(conf, base, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	start(t, exec.Command("dbus-daemon", "--nofork", "--config-file="+conf, "--address="+bus))
@@ -189,6 +194,58 @@ func TestKeychainNotAnswering(t *testing.T) {
 		t.Errorf("the cached bearer did not survive the frozen keychain")
 	}
 	e.must("", "homeys")
+}
+
+// TestKeychainRefusesWrites: the bus lets the app read the keychain but refuses every write to it
+// (a policy like a sandbox's). A command whose access token has run out says that the keychain
+// refuses to save, exit 1 — and does not refresh: a refresh may rotate the refresh token, and a
+// new one with nowhere to go would end the sign-in. Once writes work again, nothing is lost.
+func TestKeychainRefusesWrites(t *testing.T) {
+	e := newTestEnv(t, false)
+	bus, _ := privateKeyring(t)
+	e.setenv("DBUS_SESSION_BUS_ADDRESS=" + bus)
+	e.loginHTTP()
+	bearer := e.must("", "token")
+	conf := filepath.Join(filepath.Dir(strings.TrimPrefix(bus, "unix:path=")), "..", "bus.conf")
+	refuseKeychainWrites(t, bus, conf, true)
+	e.srv.ExpireAccessTokens()
+	refreshes := e.srv.Grants("refresh_token")
+	r := e.run("", "homeys")
+	t.Logf("homeys: exit %d: %s", r.code, strings.TrimSpace(r.stderr))
+	if r.code != exitError || !strings.Contains(r.stderr, "keychain refused to save") || strings.Count(strings.TrimSpace(r.stderr), "\n") > 1 {
+		t.Errorf("homeys with a keychain that refuses writes: exit %d, %q; want 1 and one line naming the keychain", r.code, r.stderr)
+	}
+	if n := e.srv.Grants("refresh_token"); n != refreshes {
+		t.Errorf("the app refreshed (%d grants) although it could not keep the answer", n-refreshes)
+	}
+	if again := e.must("", "token"); again != bearer {
+		t.Errorf("token (a read) stopped working")
+	}
+	refuseKeychainWrites(t, bus, conf, false)
+	e.must("", "homeys")
+}
+
+// refuseKeychainWrites makes the bus refuse (or allow again) the Secret Service calls that
+// write: CreateItem, SetSecret and Delete. dbus-daemon reloads its config on request.
+func refuseKeychainWrites(t *testing.T, bus, conf string, refuse bool) {
+	t.Helper()
+	b, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rules = `<deny send_interface="org.freedesktop.Secret.Collection" send_member="CreateItem"/>` +
+		`<deny send_interface="org.freedesktop.Secret.Item" send_member="SetSecret"/>` +
+		`<deny send_interface="org.freedesktop.Secret.Item" send_member="Delete"/>`
+	text := strings.Replace(string(b), rules, "", 1)
+	if refuse {
+		text = strings.Replace(text, "</policy>", rules+"</policy>", 1)
+	}
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := busConn(t, bus).BusObject().Call("org.freedesktop.DBus.ReloadConfig", 0).Err; err != nil {
+		t.Fatalf("reload the bus config: %v", err)
+	}
 }
 
 // keyringPID is the process that owns org.freedesktop.secrets on bus.

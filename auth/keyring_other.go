@@ -25,9 +25,8 @@ func classifyOS(err error) KeychainErrorKind {
 	if noSessionBus(err) {
 		return Unavailable
 	}
-	var de *dbus.Error
-	if errors.As(err, &de) {
-		switch de.Name {
+	if name := dbusErrorName(err); name != "" {
+		switch name {
 		case "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner":
 			// Nobody owns org.freedesktop.secrets and the bus cannot
 			// activate it: no keychain daemon is running.
@@ -36,6 +35,9 @@ func classifyOS(err error) KeychainErrorKind {
 			return Locked
 		case "org.freedesktop.DBus.Error.NoReply":
 			return Timeout
+		case "org.freedesktop.DBus.Error.AccessDenied":
+			// The bus's policy (a sandbox's filter) or the service said no.
+			return Refused
 		}
 	}
 	msg := strings.ToLower(err.Error())
@@ -50,6 +52,22 @@ func classifyOS(err error) KeychainErrorKind {
 		return Locked
 	}
 	return 0
+}
+
+// dbusErrorName is the D-Bus error name in err, "" if none. godbus hands a method call's error
+// back as a dbus.Error value (Call.Err) but builds *dbus.Error elsewhere (NewError): both count.
+func dbusErrorName(err error) string {
+	var (
+		dp *dbus.Error
+		dv dbus.Error
+	)
+	switch {
+	case errors.As(err, &dp):
+		return dp.Name
+	case errors.As(err, &dv):
+		return dv.Name
+	}
+	return ""
 }
 
 // noSessionBus reports errors that mean there is no session bus at all.

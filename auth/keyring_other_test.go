@@ -39,6 +39,11 @@ func TestClassifySecretServiceErrors(t *testing.T) {
 		{&dbus.Error{Name: "org.freedesktop.Secret.Error.IsLocked", Body: []any{"Cannot get secret of a locked object"}}, Locked},
 		{&dbus.Error{Name: "org.freedesktop.DBus.Error.Failed", Body: []any{"The password was invalid"}}, Locked},
 		{&dbus.Error{Name: "org.freedesktop.DBus.Error.NoReply"}, Timeout},
+		{&dbus.Error{Name: "org.freedesktop.DBus.Error.AccessDenied", Body: []any{"Rejected send message, 2 matched rules"}}, Refused},
+		// What a method call really returns: a dbus.Error value (godbus's Call.Err), wrapped.
+		{fmt.Errorf("set: %w", dbus.Error{Name: "org.freedesktop.DBus.Error.AccessDenied", Body: []any{"Rejected send message"}}), Refused},
+		{dbus.Error{Name: "org.freedesktop.Secret.Error.IsLocked", Body: []any{"Cannot get secret of a locked object"}}, Locked},
+		{dbus.Error{Name: "org.freedesktop.DBus.Error.NoReply"}, Timeout},
 		{errors.New("data passed to Set was too big"), Other},
 	} {
 		if got := classify(tc.err); got != tc.want {

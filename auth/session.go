@@ -104,6 +104,13 @@ func (s *Session) refresh(ctx context.Context, stored *oauth2.Token, rejected st
 			return stored, err
 		}
 	}
+	// The answer may rotate the refresh token, and the server may revoke the old one at once: a
+	// new one with nowhere to go would end the sign-in. Writing the stored token back (the same
+	// value) proves that the store takes writes before the server changes anything, like the
+	// keychain check before a sign-in.
+	if err := s.save(stored); err != nil {
+		return nil, fmt.Errorf("the store refuses to save, so no refresh was tried: %w", err)
+	}
 	ts := s.oauthConfig().TokenSource(s.httpContext(ctx), &oauth2.Token{RefreshToken: stored.RefreshToken})
 	tok, err := ts.Token()
 	if err != nil {

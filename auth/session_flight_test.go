@@ -41,9 +41,13 @@ func TestFailedSaveAfterRefreshIsRetriedWithoutAnotherRefresh(t *testing.T) {
 	st := newMemStore()
 	putToken(t, st, expired("access-old", "rt"))
 	s := newSession(srv, st)
-	s.Store = &failSetStore{memStore: st}
+	// The write before the refresh works (the store took writes then), the save after it fails.
+	s.Store = &failSetStore{memStore: st, okSets: 1}
 	if _, err := s.Token(); err == nil {
 		t.Fatal("a failed save was not reported")
+	}
+	if n := srv.grantCount("refresh_token"); n != 1 {
+		t.Fatalf("refresh grants = %d, want 1", n)
 	}
 	s.Store = st // the keychain works again
 	tok, err := s.Token()
@@ -58,10 +62,38 @@ func TestFailedSaveAfterRefreshIsRetriedWithoutAnotherRefresh(t *testing.T) {
 	}
 }
 
-// failSetStore reads from memStore but cannot write.
-type failSetStore struct{ *memStore }
+// TestNoRefreshWhenTheStoreRefusesWrites: a store that cannot write gets no refresh at all: a
+// rotated refresh token would have nowhere to go and the server may revoke the old one.
+func TestNoRefreshWhenTheStoreRefusesWrites(t *testing.T) {
+	srv := newTokenServer(t)
+	srv.addRefresh("rt")
+	st := newMemStore()
+	putToken(t, st, expired("access-old", "rt"))
+	s := newSession(srv, &failSetStore{memStore: st})
+	_, err := s.Token()
+	var ke *KeychainError
+	if !errors.As(err, &ke) || errors.Is(err, ErrSignInGone) {
+		t.Errorf("Token with a store that refuses writes: %v; want the store's error", err)
+	}
+	if n := srv.grantCount("refresh_token"); n != 0 {
+		t.Errorf("refresh grants = %d, want none", n)
+	}
+	if got := stored(t, st); got.RefreshToken != "rt" {
+		t.Errorf("the stored sign-in changed")
+	}
+}
 
-func (f *failSetStore) Set(string, string) error {
+// failSetStore reads from memStore; it takes okSets writes, then refuses every write.
+type failSetStore struct {
+	*memStore
+	okSets int
+}
+
+func (f *failSetStore) Set(k, v string) error {
+	if f.okSets > 0 {
+		f.okSets--
+		return f.memStore.Set(k, v)
+	}
 	return &KeychainError{Backend: "test", Op: "set", Kind: Locked}
 }
 

@@ -39,6 +39,9 @@ const (
 	Timeout
 	// Other: anything else.
 	Other
+	// Refused: the keychain (or a policy in front of it, like a sandbox's
+	// D-Bus filter) denied the call.
+	Refused
 )
 
 // String returns the kind's name in lower case.
@@ -50,6 +53,8 @@ func (k KeychainErrorKind) String() string {
 		return "locked"
 	case Timeout:
 		return "timeout"
+	case Refused:
+		return "refused"
 	}
 	return "other"
 }
@@ -78,6 +83,8 @@ func (e *KeychainError) Error() string {
 			after = t.after
 		}
 		return fmt.Sprintf("%s did not answer within %s: unlock it or check for a hidden prompt", noun, after)
+	case Refused:
+		return fmt.Sprintf("%s refused to %s a secret (access denied): check what may use the keychain (a sandbox's permissions, the keychain's access rules)", noun, refusedVerb(e.Op))
 	}
 	detail := "unknown error"
 	if e.Err != nil {
@@ -88,6 +95,16 @@ func (e *KeychainError) Error() string {
 
 // Unwrap returns the underlying error.
 func (e *KeychainError) Unwrap() error { return e.Err }
+
+func refusedVerb(op string) string {
+	switch op {
+	case "get":
+		return "read"
+	case "set", "check":
+		return "save"
+	}
+	return op
+}
 
 // timeoutError is the Err of a KeychainError of kind Timeout.
 type timeoutError struct {

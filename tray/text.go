@@ -121,6 +121,8 @@ func attentionReason(err error) string {
 			return "no keychain is available"
 		case auth.Timeout:
 			return "the keychain does not answer"
+		case auth.Refused:
+			return "the keychain refuses access"
 		}
 		return "the keychain failed"
 	}
