@@ -162,6 +162,7 @@ func TestLockedKeychain(t *testing.T) {
 // one-line error that names the keychain, exit 1 (the sign-in is not gone), no browser opens for
 // login, and once the daemon runs again everything works with nothing lost.
 func TestKeychainNotAnswering(t *testing.T) {
+	t.Parallel() // its own bus and keyring; it waits out five 3 s timeouts
 	e := newTestEnv(t, false)
 	bus, _ := privateKeyring(t)
 	e.setenv("DBUS_SESSION_BUS_ADDRESS=" + bus)
