@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -159,22 +160,72 @@ func FuzzParsePaste(f *testing.F) {
 			}
 			return
 		}
-		raw := line
-		if i := strings.IndexByte(raw, '?'); i >= 0 {
-			raw = raw[i+1:]
+		// Not a bare code: whatever came back must be in the line, and nothing may come back
+		// when the line carries another state. Both checked without the parser's own cutting
+		// (a regular expression here; FuzzPasteRoundTrip builds the addresses instead).
+		for _, m := range stateParam.FindAllStringSubmatch(line, -1) {
+			if v, err := url.QueryUnescape(m[1]); err == nil && v != fuzzState {
+				t.Fatalf("%q: accepted with a foreign state %q", line, v)
+			}
 		}
-		if i := strings.IndexByte(raw, '#'); i >= 0 {
-			raw = raw[:i]
+		if res.code != "" && !strings.Contains(line, "code="+res.code) &&
+			!strings.Contains(line, "code="+url.QueryEscape(res.code)) && !strings.Contains(line, "code="+url.PathEscape(res.code)) {
+			unescaped, err := url.QueryUnescape(line)
+			if err != nil || !strings.Contains(unescaped, "code="+res.code) {
+				t.Fatalf("%q: code %q is not in the line", line, res.code)
+			}
 		}
-		q, err := url.ParseQuery(raw)
-		if err != nil {
-			t.Fatalf("%q: accepted an unparsable query", line)
+	})
+}
+
+// stateParam finds state parameters in a pasted address (after ?, & or at the start).
+var stateParam = regexp.MustCompile(`(?:^|[?&])state=([^&#]*)`)
+
+// FuzzPasteRoundTrip builds the address a browser would show after the redirect — from a code,
+// a state and what follows — and checks parsePaste against what was put in: the code comes back
+// exactly when the state is ours and the code is not empty; a foreign state is refused.
+func FuzzPasteRoundTrip(f *testing.F) {
+	f.Add("abc123", fuzzState, "http://localhost:47719/callback", "")
+	f.Add("4/0Ab-c_d.e~f", fuzzState, "http://127.0.0.1:8976/callback", "frag")
+	f.Add("a b&c=d#e", fuzzState, "https://x/cb", "")
+	f.Add("abc", "other", "http://localhost:47719/callback", "")
+	f.Add("", fuzzState, "http://localhost:47719/callback", "")
+	f.Add("abc", "", "", "")
+	f.Fuzz(func(t *testing.T, code, state, base, fragment string) {
+		if strings.ContainsAny(base, "?#&= \t\r\n") {
+			return // the base is the part before the query
 		}
-		if q.Has("state") && q.Get("state") != fuzzState {
-			t.Fatalf("%q: accepted a foreign state %q", line, q.Get("state"))
+		q := url.Values{}
+		if code != "" {
+			q.Set("code", code)
 		}
-		if res.code != "" && res.code != q.Get("code") {
-			t.Fatalf("%q: code %q, query says %q", line, res.code, q.Get("code"))
+		q.Set("state", state)
+		line := strings.TrimSuffix(base, "?") + "?" + q.Encode()
+		if fragment != "" {
+			line += "#" + url.PathEscape(fragment)
+		}
+		if strings.TrimSpace(line) != line {
+			return // readPaste trims; the address as pasted has no outer spaces
+		}
+		res, problem := parsePaste(line, fuzzState)
+		switch {
+		case state != fuzzState && state != "":
+			if problem == "" {
+				t.Fatalf("%q: a foreign state was accepted: %+v", line, res)
+			}
+		case code == "":
+			if problem == "" {
+				t.Fatalf("%q: no code, yet %+v", line, res)
+			}
+		case state == "":
+			// An empty state parameter is not ours: refused, or (no state to compare) the code.
+			if problem == "" && res.code != code {
+				t.Fatalf("%q: code %q, built with %q", line, res.code, code)
+			}
+		default:
+			if problem != "" || res.code != code || res.err != nil {
+				t.Fatalf("%q: got %+v, problem %q; built with code %q", line, res, problem, code)
+			}
 		}
 	})
 }
