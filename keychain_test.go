@@ -132,14 +132,21 @@ func busConn(t *testing.T, bus string) *dbus.Conn {
 	return conn
 }
 
+// signedInOwnKeyring is a user signed in with a keyring (and bus) of the test's own, holding a
+// Homey bearer: the bus address, the keyring's password and the bearer come back.
+func signedInOwnKeyring(t *testing.T) (e *testEnv, bus, password, bearer string) {
+	t.Helper()
+	e = newTestEnv(t, false)
+	bus, password = privateKeyring(t)
+	e.setenv("DBUS_SESSION_BUS_ADDRESS=" + bus)
+	e.loginHTTP()
+	return e, bus, password, e.must("", "token")
+}
+
 // TestLockedKeychain: a locked keychain is a one-line error that names it (exit 1), nothing is
 // lost, and after unlocking everything works again.
 func TestLockedKeychain(t *testing.T) {
-	e := newTestEnv(t, false)
-	bus, password := privateKeyring(t)
-	e.setenv("DBUS_SESSION_BUS_ADDRESS=" + bus)
-	e.loginHTTP()
-	bearer := e.must("", "token")
+	e, bus, password, bearer := signedInOwnKeyring(t)
 	lockKeyring(t, bus)
 	for _, args := range [][]string{{"token"}, {"token", "--cloud"}, {"homeys"}} {
 		r := e.run("", args...)
@@ -163,11 +170,7 @@ func TestLockedKeychain(t *testing.T) {
 // login, and once the daemon runs again everything works with nothing lost.
 func TestKeychainNotAnswering(t *testing.T) {
 	t.Parallel() // its own bus and keyring; it waits out five 3 s timeouts
-	e := newTestEnv(t, false)
-	bus, _ := privateKeyring(t)
-	e.setenv("DBUS_SESSION_BUS_ADDRESS=" + bus)
-	e.loginHTTP()
-	bearer := e.must("", "token")
+	e, bus, _, bearer := signedInOwnKeyring(t)
 	pid := keyringPID(t, bus)
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
@@ -202,11 +205,7 @@ func TestKeychainNotAnswering(t *testing.T) {
 // refuses to save, exit 1 — and does not refresh: a refresh may rotate the refresh token, and a
 // new one with nowhere to go would end the sign-in. Once writes work again, nothing is lost.
 func TestKeychainRefusesWrites(t *testing.T) {
-	e := newTestEnv(t, false)
-	bus, _ := privateKeyring(t)
-	e.setenv("DBUS_SESSION_BUS_ADDRESS=" + bus)
-	e.loginHTTP()
-	bearer := e.must("", "token")
+	e, bus, _, bearer := signedInOwnKeyring(t)
 	conf := filepath.Join(filepath.Dir(strings.TrimPrefix(bus, "unix:path=")), "..", "bus.conf")
 	refuseKeychainWrites(t, bus, conf, true)
 	e.srv.ExpireAccessTokens()
