@@ -130,6 +130,9 @@ func FuzzParsePaste(f *testing.F) {
 		"\x00\xff\xfe",
 		"code=a;b",
 		"error=x%0Ay&error_description=%0D%0Abad",
+		"code=0#&state=", // a state in the fragment is no state
+		"state=?code=0",  // nor one before the query
+		"0?state=0#0",    // no code: an address without its scheme
 	} {
 		f.Add(s)
 	}
@@ -155,7 +158,7 @@ func FuzzParsePaste(f *testing.F) {
 		bare := !strings.Contains(line, "://") && !strings.HasPrefix(line, "?") &&
 			!strings.Contains(line, "code=") && !strings.Contains(line, "error=")
 		if bare {
-			if res.code != line || strings.ContainsAny(line, " \t\"'<>") || len(line) > 2048 {
+			if res.code != line || strings.ContainsAny(line, " \t\"'<>?#&=") || len(line) > 2048 {
 				t.Fatalf("bare paste %q gave code %q", line, res.code)
 			}
 			return
@@ -163,7 +166,13 @@ func FuzzParsePaste(f *testing.F) {
 		// Not a bare code: whatever came back must be in the line, and nothing may come back
 		// when the line carries another state. Both checked without the parser's own cutting
 		// (a regular expression here; FuzzPasteRoundTrip builds the addresses instead).
-		for _, m := range stateParam.FindAllStringSubmatch(line, -1) {
+		// The query of an address: after its first "?" (the whole line if it has none), before
+		// its "#" (RFC 3986).
+		query, _, _ := strings.Cut(line, "#")
+		if _, after, ok := strings.Cut(query, "?"); ok {
+			query = after
+		}
+		for _, m := range stateParam.FindAllStringSubmatch(query, -1) {
 			if v, err := url.QueryUnescape(m[1]); err == nil && v != fuzzState {
 				t.Fatalf("%q: accepted with a foreign state %q", line, v)
 			}
@@ -178,34 +187,34 @@ func FuzzParsePaste(f *testing.F) {
 	})
 }
 
-// stateParam finds state parameters in a pasted address (after ?, & or at the start).
-var stateParam = regexp.MustCompile(`(?:^|[?&])state=([^&#]*)`)
+// stateParam finds the state parameters of a query.
+var stateParam = regexp.MustCompile(`(?:^|&)state=([^&]*)`)
 
 // FuzzPasteRoundTrip builds the address a browser would show after the redirect — from a code,
 // a state and what follows — and checks parsePaste against what was put in: the code comes back
 // exactly when the state is ours and the code is not empty; a foreign state is refused.
 func FuzzPasteRoundTrip(f *testing.F) {
-	f.Add("abc123", fuzzState, "http://localhost:47719/callback", "")
-	f.Add("4/0Ab-c_d.e~f", fuzzState, "http://127.0.0.1:8976/callback", "frag")
-	f.Add("a b&c=d#e", fuzzState, "https://x/cb", "")
-	f.Add("abc", "other", "http://localhost:47719/callback", "")
-	f.Add("", fuzzState, "http://localhost:47719/callback", "")
+	f.Add("abc123", fuzzState, "localhost:47719/callback", "")
+	f.Add("4/0Ab-c_d.e~f", fuzzState, "127.0.0.1:8976/callback", "frag")
+	f.Add("a b&c=d#e", fuzzState, "x/cb", "")
+	f.Add("abc", "other", "localhost:47719/callback", "")
+	f.Add("", fuzzState, "localhost:47719/callback", "")
 	f.Add("abc", "", "", "")
-	f.Fuzz(func(t *testing.T, code, state, base, fragment string) {
-		if strings.ContainsAny(base, "?#&= \t\r\n") {
-			return // the base is the part before the query
+	f.Fuzz(func(t *testing.T, code, state, hostPath, fragment string) {
+		if strings.ContainsAny(hostPath, "?#&= \t\r\n") {
+			return // the address before its query
 		}
 		q := url.Values{}
 		if code != "" {
 			q.Set("code", code)
 		}
 		q.Set("state", state)
-		line := strings.TrimSuffix(base, "?") + "?" + q.Encode()
+		line := "?" + q.Encode() // the query alone, as some browsers let you copy it
+		if hostPath != "" {
+			line = "http://" + hostPath + line
+		}
 		if fragment != "" {
 			line += "#" + url.PathEscape(fragment)
-		}
-		if strings.TrimSpace(line) != line {
-			return // readPaste trims; the address as pasted has no outer spaces
 		}
 		res, problem := parsePaste(line, fuzzState)
 		switch {

@@ -193,7 +193,8 @@ func stopServer(srv *http.Server, lns []net.Listener) {
 func parsePaste(line, state string) (res loginResult, problem string) {
 	if !strings.Contains(line, "://") && !strings.HasPrefix(line, "?") &&
 		!strings.Contains(line, "code=") && !strings.Contains(line, "error=") {
-		if strings.ContainsAny(line, " \t\"'<>") || len(line) > 2048 {
+		// A code is one token; ?, #, & and = belong to an address that lost its scheme.
+		if strings.ContainsAny(line, " \t\"'<>?#&=") || len(line) > 2048 {
 			return res, "That does not look like a sign-in code; paste the code or the whole address."
 		}
 		return loginResult{code: line}, ""

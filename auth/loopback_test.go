@@ -58,6 +58,9 @@ func TestParsePaste(t *testing.T) {
 		{line: "http://localhost:47719/callback?code=%zz", problem: "could not be read"},
 		{line: "hello world", problem: "does not look like"},
 		{line: "<script>", problem: "does not look like"},
+		{line: "localhost:47719/callback?code=abc&state=other", problem: "another sign-in"}, // no scheme, still an address
+		{line: "abc?state=the-state", problem: "does not look like"},                        // not a code: it has a query
+		{line: "abc#frag", problem: "does not look like"},
 		{line: strings.Repeat("a", 3000), problem: "does not look like"},
 	} {
 		res, problem := parsePaste(tc.line, state)
