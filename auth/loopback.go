@@ -199,12 +199,11 @@ func parsePaste(line, state string) (res loginResult, problem string) {
 		}
 		return loginResult{code: line}, ""
 	}
-	raw := line
-	if i := strings.IndexByte(line, '?'); i >= 0 {
-		raw = line[i+1:]
-	}
-	if i := strings.IndexByte(raw, '#'); i >= 0 {
-		raw = raw[:i]
+	// The query, as RFC 3986 reads an address: before the fragment ("#"), after the first "?"
+	// (the whole line when it is a bare query).
+	raw, _, _ := strings.Cut(line, "#")
+	if _, q, ok := strings.Cut(raw, "?"); ok {
+		raw = q
 	}
 	q, err := url.ParseQuery(raw)
 	if err != nil {
