@@ -68,13 +68,20 @@ func requireDesktop(tb testing.TB, needBrowser bool) {
 	case needBrowser && os.Getenv("BROWSER") == "":
 		missing = "headless Chromium as $BROWSER"
 	}
+	needOrSkip(tb, missing, "run the tests with `make test`")
+}
+
+// needOrSkip ends the test when something it needs is missing (missing != ""): a failure under
+// CI=true, where nothing may be skipped, a loud skip elsewhere. fix says how to get it.
+func needOrSkip(tb testing.TB, missing, fix string) {
+	tb.Helper()
 	if missing == "" {
 		return
 	}
 	if os.Getenv("CI") == "true" {
-		tb.Fatalf("%s is missing: run the tests with `make test`", missing)
+		tb.Fatalf("%s is missing: %s", missing, fix)
 	}
-	tb.Skipf("SKIPPED: %s is missing; run `make test` to run this test", missing)
+	tb.Skipf("SKIPPED: %s is missing; %s", missing, fix)
 }
 
 // testEnv is one user: a config folder, a keychain namespace, an emulator.

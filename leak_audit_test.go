@@ -38,7 +38,8 @@ func TestNoSecretLeaks(t *testing.T) {
 	secrets := func() []string { return slices.Concat(e.secrets, e.srv.IssuedSecrets()) }
 	// scanFiles reads every file in the app's own folders (the browser keeps its profile, crash
 	// dumps included, beside them) and in the runtime folder.
-	scanFiles := func(stage string) {
+	// want are base names that must be among the files (else the audit read the wrong folders).
+	scanFiles := func(stage string, want ...string) {
 		t.Helper()
 		var files []string
 		for _, dir := range []string{
@@ -59,6 +60,11 @@ func TestNoSecretLeaks(t *testing.T) {
 			}
 			if hasAny(string(b), secrets()) {
 				t.Errorf("%s: %s holds a secret", stage, f)
+			}
+		}
+		for _, w := range want {
+			if !slices.ContainsFunc(files, func(f string) bool { return filepath.Base(f) == w }) {
+				t.Errorf("%s: no %s among the audited files %q", stage, w, files)
 			}
 		}
 		t.Logf("%s: audited %d files: %q", stage, len(files), files)
@@ -93,7 +99,7 @@ func TestNoSecretLeaks(t *testing.T) {
 			}
 		}
 	}
-	scanFiles("after the commands")
+	scanFiles("after the commands", "config.json", e.appName()+".desktop")
 	checkTokenOut("token")
 	checkTokenOut("token", "--homey", "Cabin")
 	checkTokenOut("token", "--cloud")
@@ -152,7 +158,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	c.click("Log in…")
 	defer stopBrowsers()
 	c.waitStatus(60*time.Second, "Signed in as")
-	scanFiles("with the tray signed in again")
+	scanFiles("with the tray signed in again", "config.json", e.appName()+".sock.lock")
 	c.click("Log out")
 	c.waitStatus(15*time.Second, "Not signed in")
 	p.stop()

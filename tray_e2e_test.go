@@ -45,13 +45,7 @@ func requireTrayDesktop(tb testing.TB) {
 			}
 		}
 	}
-	if missing == "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf("%s is missing: run the tests with `make test`", missing)
-	}
-	tb.Skipf("SKIPPED: %s is missing; run `make test` to run this test", missing)
+	needOrSkip(tb, missing, "run the tests with `make test`")
 }
 
 // trayProc is one running `homeytray tray`.

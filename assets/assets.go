@@ -24,7 +24,15 @@ var okPNG []byte
 
 // Icon is the tray icon for s, in the format fyne.io/systray wants on this system: PNG, or
 // ICO on Windows. An unknown state gets the OK icon.
-func Icon(s State) []byte { return icon(s) }
+func Icon(s State) []byte {
+	switch s {
+	case Attention:
+		return attentionIcon
+	case SignedOut:
+		return signedOutIcon
+	}
+	return okIcon
+}
 
 // NotificationIcon is the application icon as a 64×64 PNG, for desktop notifications.
 func NotificationIcon() []byte { return okPNG }

@@ -4,19 +4,11 @@ package assets
 
 import _ "embed"
 
+// The tray icons as PNG: what fyne.io/systray wants outside Windows.
 var (
+	okIcon = okPNG
 	//go:embed tray-attention.png
-	attentionPNG []byte
+	attentionIcon []byte
 	//go:embed tray-signedout.png
-	signedOutPNG []byte
+	signedOutIcon []byte
 )
-
-func icon(s State) []byte {
-	switch s {
-	case Attention:
-		return attentionPNG
-	case SignedOut:
-		return signedOutPNG
-	}
-	return okPNG
-}

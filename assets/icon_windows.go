@@ -2,21 +2,12 @@ package assets
 
 import _ "embed"
 
+// The tray icons as ICO: what fyne.io/systray wants on Windows.
 var (
 	//go:embed tray-ok.ico
-	okICO []byte
+	okIcon []byte
 	//go:embed tray-attention.ico
-	attentionICO []byte
+	attentionIcon []byte
 	//go:embed tray-signedout.ico
-	signedOutICO []byte
+	signedOutIcon []byte
 )
-
-func icon(s State) []byte {
-	switch s {
-	case Attention:
-		return attentionICO
-	case SignedOut:
-		return signedOutICO
-	}
-	return okICO
-}

@@ -319,14 +319,14 @@ func FuzzTokenError(f *testing.F) {
 			}
 			// The body may only appear by being part of the fixed wording.
 			fixed := "exchange the code: token endpoint: " + http.StatusText(status) +
-				" (not an OAuth error answer) reading the answer failed " + errBadAnswer.Error() + " " + ErrSignInGone.Error()
+				" (not an OAuth error answer) reading the answer failed " + ErrBadAnswer.Error() + " " + ErrSignInGone.Error()
 			if b := strings.TrimSpace(string(body)); len(b) >= 12 && strings.Contains(msg, b) && !strings.Contains(fixed, b) {
 				t.Fatalf("error quotes the body %q: %q", b, msg)
 			}
 			// A 2xx without a token is a bad answer, or an OAuth error
 			// object (x/oauth2 reads "error" from any status).
 			var ee *endpointError
-			if status/100 == 2 && !errors.Is(e, errBadAnswer) && !errors.As(e, &ee) {
+			if status/100 == 2 && !errors.Is(e, ErrBadAnswer) && !errors.As(e, &ee) {
 				t.Fatalf("2xx non-token answer: %q", msg)
 			}
 		}

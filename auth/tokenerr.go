@@ -45,9 +45,6 @@ func (e *endpointError) Error() string {
 // cut off, JSON of the wrong types, or without access_token). The sign-in is not affected.
 var ErrBadAnswer = errors.New("token endpoint: the answer is not a token (not JSON, cut off, wrong types, or without access_token)")
 
-// errBadAnswer is ErrBadAnswer under its older, package-internal name.
-var errBadAnswer = ErrBadAnswer
-
 // tokenError turns an error of an x/oauth2 token request into a one-line
 // error without the server's body. op says what we were doing; refresh makes
 // invalid_grant an ErrSignInGone.
