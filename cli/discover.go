@@ -1,0 +1,287 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/hashicorp/mdns"
+)
+
+// Discovery: Homeys announce themselves on the LAN with mDNS/DNS-SD as _homey._tcp (PROTOCOL §6.3),
+// with a TXT record that carries `model` (newer firmware) and `name`; an `id` is not confirmed.
+// The library is github.com/hashicorp/mdns (kept by the Consul and Nomad teams, two small
+// dependencies). It sends a query along the system's multicast route unless told an interface,
+// so discoverHomeys asks on every interface that is up and can multicast, IPv4 only (a Homey's
+// localUrl is an IPv4 address). It joins the mDNS group along that route too, so a machine
+// without a default (or multicast) route cannot browse: the error says so. Answers are strangers'
+// words: control characters go, lengths are capped.
+
+// discoverService is the DNS-SD service type Homeys announce.
+const discoverService = "_homey._tcp"
+
+// discovered is one Homey that answered: Address is a URL for `local add --address`.
+type discovered struct {
+	Name    string `json:"name"`
+	Address string `json:"address"`
+	Model   string `json:"model,omitempty"`
+	ID      string `json:"id,omitempty"`
+}
+
+// errNoMulticast: nothing to browse on (no interface that is up, can multicast and has IPv4).
+var errNoMulticast = errors.New("no network interface that is up and can multicast has an IPv4 address: connect to the Homey's network")
+
+func cmdDiscover(ctx context.Context, a *app, args []string) error {
+	fs := a.flags("discover")
+	timeout := fs.Duration("timeout", 3*time.Second, "")
+	asJSON := fs.Bool("json", false, "")
+	if err := a.parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *timeout < 100*time.Millisecond || *timeout > time.Minute {
+		return usageErrorf("discover: --timeout must be between 100ms and 1m, e.g. --timeout 5s")
+	}
+	found, err := discoverHomeys(ctx, *timeout)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(a, found)
+	}
+	if len(found) == 0 {
+		// Nothing answering is not an error: exit 0, like an empty list.
+		fmt.Fprintf(a.stdout, "No Homey answered on the local network within %s (mDNS %s); is it on this network? Try a longer --timeout.\n", *timeout, discoverService)
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tADDRESS\tMODEL\tID")
+	for _, d := range found {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Name, d.Address, dash(d.Model), dash(d.ID))
+	}
+	return tw.Flush()
+}
+
+// discoverHomeys browses _homey._tcp on every usable interface for timeout and returns what
+// answered, sorted by name. Nothing answering is an empty list, not an error.
+func discoverHomeys(ctx context.Context, timeout time.Duration) ([]discovered, error) {
+	ifaces, err := multicastInterfaces()
+	if err != nil {
+		return nil, err
+	}
+	entries := make(chan *mdns.ServiceEntry, 64)
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []string
+		ok   int
+	)
+	quiet := log.New(io.Discard, "", 0) // the library logs every stray packet otherwise
+	for _, ifi := range ifaces {
+		wg.Add(1)
+		go func(ifi net.Interface) {
+			defer wg.Done()
+			err := mdns.QueryContext(ctx, &mdns.QueryParam{
+				Service:             discoverService,
+				Domain:              "local",
+				Timeout:             timeout,
+				Interface:           &ifi,
+				Entries:             entries,
+				WantUnicastResponse: true,
+				DisableIPv6:         true,
+				Logger:              quiet,
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				msg := firstLine(err)
+				if strings.Contains(msg, "multicast udp port") {
+					// The library joins the group along the system's multicast route.
+					msg = "cannot join the mDNS group 224.0.0.251 (no default route? then add one for 224.0.0.0/4 on the Homey's network)"
+				}
+				errs = append(errs, ifi.Name+": "+msg)
+			} else {
+				ok++
+			}
+		}(ifi)
+	}
+	go func() { wg.Wait(); close(entries) }()
+
+	// The library may still fill in an entry it has sent while its query runs: read them after.
+	// It notices a cancelled ctx only at its timeout, so an interrupt returns here at once.
+	var answers []*mdns.ServiceEntry
+	for collecting := true; collecting; {
+		select {
+		case e, open := <-entries:
+			if !open {
+				collecting = false
+				break
+			}
+			answers = append(answers, e)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	seen := map[string]bool{}
+	var found []discovered
+	for _, e := range answers {
+		d, good := fromEntry(e)
+		if !good {
+			continue
+		}
+		key := d.Address + "|" + d.Name
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		found = append(found, d)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if ok == 0 && len(errs) > 0 {
+		sort.Strings(errs)
+		return nil, fmt.Errorf("mDNS browse failed on %s", strings.Join(errs, "; "))
+	}
+	sort.Slice(found, func(i, j int) bool {
+		if found[i].Name != found[j].Name {
+			return strings.ToLower(found[i].Name) < strings.ToLower(found[j].Name)
+		}
+		return found[i].Address < found[j].Address
+	})
+	if found == nil {
+		found = []discovered{} // --json prints [], not null
+	}
+	return found, nil
+}
+
+// multicastInterfaces: up, multicast, not loopback, with an IPv4 address.
+func multicastInterfaces() ([]net.Interface, error) {
+	all, err := net.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("list network interfaces: %w", err)
+	}
+	var out []net.Interface
+	for _, ifi := range all {
+		if ifi.Flags&net.FlagUp == 0 || ifi.Flags&net.FlagMulticast == 0 || ifi.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, err := ifi.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil {
+				out = append(out, ifi)
+				break
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, errNoMulticast
+	}
+	return out, nil
+}
+
+// hostID is the cloud id in the host name the official library assumes, homey-<cloud id>.local
+// (PROTOCOL §6.3; a MAC-based name is also reported, which yields nothing). No regexp: nothing
+// may run at start-up.
+func hostID(host string) string {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	id, ok := strings.CutPrefix(h, "homey-")
+	if id, ok2 := strings.CutSuffix(id, ".local"); ok && ok2 && len(id) == 24 && strings.Trim(id, "0123456789abcdef") == "" {
+		return id
+	}
+	return ""
+}
+
+// fromEntry turns an answer into a row; an answer without an IPv4 address is of no use to
+// `local add` and is dropped.
+func fromEntry(e *mdns.ServiceEntry) (discovered, bool) {
+	if e == nil || e.AddrV4 == nil || e.AddrV4.To4() == nil {
+		return discovered{}, false
+	}
+	txt := map[string]string{}
+	for _, f := range e.InfoFields {
+		k, v, _ := strings.Cut(f, "=")
+		k = strings.ToLower(strings.TrimSpace(k))
+		if _, dup := txt[k]; k != "" && !dup { // RFC 6763 §6.4: the first one counts
+			txt[k] = strings.TrimSpace(v)
+		}
+	}
+	d := discovered{Name: clean(txt["name"]), Model: clean(txt["model"]), ID: clean(txt["id"])}
+	if d.Name == "" {
+		d.Name = clean(instanceName(e.Name))
+	}
+	if d.ID == "" {
+		d.ID = hostID(e.Host)
+	}
+	host := e.AddrV4.To4().String()
+	if e.Port != 0 && e.Port != 80 {
+		host = net.JoinHostPort(host, strconv.Itoa(e.Port))
+	}
+	d.Address = "http://" + host
+	return d, true
+}
+
+// instanceName is the first label of "<instance>._homey._tcp.local.", unescaped
+// (miekg/dns writes a space as `\ ` and other bytes as \DDD).
+func instanceName(fqdn string) string {
+	var b strings.Builder
+	for i := 0; i < len(fqdn); i++ {
+		c := fqdn[i]
+		switch {
+		case c == '.':
+			return b.String()
+		case c == '\\' && i+3 < len(fqdn) && isDigits(fqdn[i+1:i+4]):
+			if n, _ := strconv.Atoi(fqdn[i+1 : i+4]); n <= 255 {
+				b.WriteByte(byte(n))
+			}
+			i += 3
+		case c == '\\' && i+1 < len(fqdn):
+			i++
+			b.WriteByte(fqdn[i])
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func isDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// clean makes text from the network safe to print in one table cell: no control characters or
+// tabs, at most 64 runes.
+func clean(s string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range strings.TrimSpace(s) {
+		if n == 64 {
+			b.WriteString("…")
+			break
+		}
+		if unicode.IsControl(r) || r == utf8.RuneError || unicode.Is(unicode.Bidi_Control, r) {
+			r = ' '
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return strings.TrimSpace(b.String())
+}

@@ -1,0 +1,209 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/homeytray/homeytray/auth"
+	"github.com/homeytray/homeytray/homey"
+)
+
+// statusReport is what `status --json` prints. It names tokens and their lifetimes, never their values.
+type statusReport struct {
+	SignedIn          bool        `json:"signed_in"`
+	SignIn            string      `json:"sign_in"` // "oauth", "personal access token" or "none"
+	User              *CachedUser `json:"user,omitempty"`
+	ClientID          string      `json:"client_id,omitempty"`
+	CloudURL          string      `json:"cloud_url"`
+	SecretStore       string      `json:"secret_store"`
+	InsecureFileStore bool        `json:"insecure_file_store"`
+	SecretStoreError  string      `json:"secret_store_error,omitempty"`
+	AccessTokenExpiry *time.Time  `json:"access_token_expires_at,omitempty"`
+	SelectedHomey     *homeyRef   `json:"selected_homey,omitempty"`
+	// SelectedAccess is how the selected Homey is reached: "api_key" (no cloud, no expiry) or "athom".
+	SelectedAccess   string         `json:"selected_access,omitempty"`
+	LocalHomeys      []localStatus  `json:"local_homeys"`
+	Bearers          []bearerStatus `json:"homey_bearers"`
+	LastRefreshError string         `json:"last_refresh_error,omitempty"`
+	LastRefreshErrAt *time.Time     `json:"last_refresh_error_at,omitempty"`
+}
+
+type homeyRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// localStatus is an API-key Homey: where it is and whether its key is in the keychain (never the key).
+type localStatus struct {
+	homeyRef
+	Address   string `json:"address"`
+	KeyStored bool   `json:"key_stored"`
+}
+
+type bearerStatus struct {
+	homeyRef
+	BaseURL      string    `json:"base_url"`
+	Route        string    `json:"route"` // "local" or "cloud": the remembered route, else the one it was confirmed on
+	IssuedAt     time.Time `json:"issued_at"`
+	ConfirmedAt  time.Time `json:"confirmed_at"`
+	TrustedUntil time.Time `json:"trusted_until"`
+}
+
+func cmdStatus(ctx context.Context, a *app, args []string) error {
+	fs := a.flags("status")
+	asJSON := fs.Bool("json", false, "")
+	if err := a.parse(fs, args, 0); err != nil {
+		return err
+	}
+	r, err := a.status()
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		err = writeJSON(a, r)
+	} else {
+		a.printStatus(r)
+	}
+	switch {
+	case err != nil:
+		return err
+	case r.SecretStoreError != "":
+		return errSilent
+	case !r.SignedIn && len(r.LocalHomeys) == 0:
+		return errSilentAuth
+	}
+	return nil
+}
+
+func (a *app) status() (*statusReport, error) {
+	c, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	store, err := a.secrets()
+	if err != nil {
+		return nil, err
+	}
+	r := &statusReport{SignIn: "none", User: c.User, ClientID: a.clientID(c), CloudURL: a.cloudURL(),
+		SecretStore: store.Name(), InsecureFileStore: a.insecure || c.InsecureFileStore, Bearers: []bearerStatus{},
+		LocalHomeys:      []localStatus{},
+		LastRefreshError: c.LastRefreshError}
+	if !c.LastRefreshErrAt.IsZero() {
+		r.LastRefreshErrAt = &c.LastRefreshErrAt
+	}
+	if h, err := c.homey(c.SelectedHomey); err == nil {
+		r.SelectedHomey = &homeyRef{h.ID, h.Name}
+		r.SelectedAccess = "athom"
+		if _, ok := c.localHomey(h.ID); ok {
+			r.SelectedAccess = "api_key"
+		}
+	}
+	for _, l := range c.LocalHomeys {
+		_, err := store.Get(keyAPIKeyPrefix + l.ID)
+		if err != nil && !errors.Is(err, auth.ErrNotFound) {
+			r.SecretStoreError = err.Error()
+			return r, nil
+		}
+		r.LocalHomeys = append(r.LocalHomeys, localStatus{homeyRef{l.ID, l.Name}, l.Address, err == nil})
+	}
+	s, err := a.athom()
+	if err != nil {
+		return nil, err
+	}
+	tok, err := s.Stored()
+	switch {
+	case errors.Is(err, auth.ErrNotSignedIn):
+	case err != nil:
+		r.SecretStoreError = err.Error()
+		return r, nil
+	default:
+		r.SignedIn = true
+		r.SignIn = "oauth"
+		if tok.RefreshToken == "" {
+			r.SignIn = "personal access token"
+		}
+		if !tok.Expiry.IsZero() {
+			r.AccessTokenExpiry = &tok.Expiry
+		}
+	}
+	cache := bearerCache{store}
+	for _, h := range c.Homeys {
+		b, err := cache.LoadBearer(h.ID)
+		if err != nil {
+			r.SecretStoreError = err.Error()
+			break
+		}
+		if b != nil {
+			route, ok := c.Routes[h.ID]
+			if !ok {
+				route = homey.Route{Strategy: b.Strategy, BaseURL: b.BaseURL}
+			}
+			r.Bearers = append(r.Bearers, bearerStatus{homeyRef{h.ID, h.Name}, route.BaseURL, route.Kind(),
+				b.IssuedAt, b.ConfirmedAt, b.ConfirmedAt.Add(homey.DefaultTrust)})
+		}
+	}
+	return r, nil
+}
+
+func (a *app) printStatus(r *statusReport) {
+	w := a.stdout
+	switch {
+	case r.SignedIn && r.User != nil:
+		fmt.Fprintf(w, "Signed in as %s", r.User.Name)
+		if r.User.Email != "" {
+			fmt.Fprintf(w, " <%s>", r.User.Email)
+		}
+		fmt.Fprintf(w, " (%s).\n", r.SignIn)
+	case r.SignedIn:
+		fmt.Fprintf(w, "Signed in (%s).\n", r.SignIn)
+	case r.SecretStoreError != "":
+		fmt.Fprintln(w, "Sign-in unknown: the keychain could not be read.")
+	case len(r.LocalHomeys) > 0:
+		fmt.Fprintln(w, "Not signed in to Athom (the API-key Homeys below do not need it).")
+	default:
+		fmt.Fprintf(w, "Not signed in. Run: %s login\n", a.cmdPrefix())
+	}
+	if r.InsecureFileStore {
+		fmt.Fprintf(w, "WARNING: secrets are kept in a plain file (%s), not in the OS keychain.\n", r.SecretStore)
+	} else {
+		fmt.Fprintf(w, "Secrets:        %s\n", r.SecretStore)
+	}
+	if r.SecretStoreError != "" {
+		fmt.Fprintf(w, "Keychain error: %s\n", r.SecretStoreError)
+	}
+	fmt.Fprintf(w, "Client ID:      %s\n", dash(r.ClientID))
+	fmt.Fprintf(w, "Athom cloud:    %s\n", r.CloudURL)
+	switch {
+	case r.AccessTokenExpiry != nil:
+		fmt.Fprintf(w, "Access token:   expires %s (refreshed automatically)\n", when(*r.AccessTokenExpiry))
+	case r.SignIn == "personal access token":
+		fmt.Fprintln(w, "Access token:   personal access token, expiry unknown, no refresh: when Athom rejects it, sign in again")
+	}
+	if r.SelectedHomey != nil {
+		how := "through the Athom sign-in"
+		if r.SelectedAccess == "api_key" {
+			how = "with its API key (no cloud, no expiry)"
+		}
+		fmt.Fprintf(w, "Selected Homey: %s (%s), %s\n", r.SelectedHomey.Name, r.SelectedHomey.ID, how)
+	}
+	for _, l := range r.LocalHomeys {
+		key := "API key in " + r.SecretStore
+		if !l.KeyStored {
+			key = fmt.Sprintf("API key MISSING: run %s local add --address %s", a.cmdPrefix(), l.Address)
+		}
+		fmt.Fprintf(w, "Local Homey:    %s (%s) at %s: %s\n", l.Name, l.ID, l.Address, key)
+	}
+	for _, b := range r.Bearers {
+		fmt.Fprintf(w, "Homey bearer:   %s via %s (%s): issued %s, confirmed %s, trusted until %s, then checked with one call\n",
+			b.Name, dash(b.Route), b.BaseURL, when(b.IssuedAt), when(b.ConfirmedAt), when(b.TrustedUntil))
+	}
+	if r.LastRefreshError != "" {
+		fmt.Fprintf(w, "Last refresh error: %s\n", r.LastRefreshError)
+	}
+}
+
+func when(t time.Time) string {
+	return t.Local().Format("2006-01-02 15:04:05")
+}

@@ -1,0 +1,310 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/tray"
+)
+
+// defaultClipboardClear is how long a copied bearer stays on the clipboard (config key
+// clipboard_clear_seconds; 0 = never).
+const defaultClipboardClear = 60 * time.Second
+
+func cmdTray(ctx context.Context, a *app, args []string) error {
+	fs := a.flags("tray")
+	if err := a.parse(fs, args, 0); err != nil {
+		return err
+	}
+	return a.runTray(ctx)
+}
+
+// runTray runs the tray face on this (the main) goroutine with the same core as the CLI.
+func (a *app) runTray(ctx context.Context) error {
+	c, err := a.config()
+	if err != nil {
+		return err
+	}
+	sock, err := tray.SocketPath(a.appName())
+	if err != nil {
+		return err
+	}
+	clear := defaultClipboardClear
+	if c.ClipboardClearSeconds != nil {
+		clear = time.Duration(*c.ClipboardClearSeconds) * time.Second
+	}
+	title := "homeytray"
+	if a.demo {
+		title = "homeytray (demo)"
+	}
+	a.memBearers = &memBearerCache{}
+	// The tray refreshes in the background, well ahead of expiry (about 92% into Athom's 61-minute
+	// tokens), so that a script asking it never waits for a refresh.
+	a.margin = 5 * time.Minute
+	err = tray.Run(ctx, tray.Options{
+		Core:           &trayCore{a: a},
+		Title:          title,
+		ClipboardClear: clear,
+		Autostart:      a.autostart(),
+		Socket:         sock,
+		Logf:           func(format string, args ...any) { fmt.Fprintf(a.stderr, "homeytray: "+format+"\n", args...) },
+	})
+	if errors.Is(err, tray.ErrAlreadyRunning) {
+		fmt.Fprintln(a.stderr, "homeytray: the tray is already running.")
+		return nil
+	}
+	return err
+}
+
+// trayCore is the tray's view of the core. The tray calls it from several goroutines (clicks,
+// background refresh, script socket); app is not safe for concurrent use, so every call holds mu
+// — except the wait for the browser in Login, which can last minutes.
+type trayCore struct {
+	a  *app
+	mu sync.Mutex
+}
+
+func (t *trayCore) Account(ctx context.Context) (tray.Account, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, err := t.a.athom()
+	if err != nil {
+		return tray.Account{}, err
+	}
+	if _, err := s.Stored(); err != nil {
+		return tray.Account{}, err
+	}
+	c, err := t.a.config()
+	if err != nil {
+		return tray.Account{}, err
+	}
+	if c.User == nil {
+		return tray.Account{Name: "your Athom account"}, nil
+	}
+	return tray.Account{Name: c.User.Name, Email: c.User.Email}, nil
+}
+
+func (t *trayCore) AccessToken(ctx context.Context) (*oauth2.Token, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, err := t.a.athom()
+	if err != nil {
+		return nil, err
+	}
+	tok, err := s.TokenContext(ctx)
+	t.a.noteRefresh(err)
+	return tok, err
+}
+
+func (t *trayCore) Bearer(ctx context.Context, homeyID string) (*homey.Bearer, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.a.homeyBearer(ctx, homeyID)
+}
+
+func (t *trayCore) Homeys(ctx context.Context) ([]homey.Homey, string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c, err := t.a.config()
+	if err != nil {
+		return nil, "", err
+	}
+	if c.HomeysFetchedAt.IsZero() {
+		// API-key Homeys need no cloud: without it the menu lists them alone.
+		if err := t.a.refreshHomeys(ctx); err != nil && len(c.LocalHomeys) == 0 {
+			return nil, "", err
+		}
+	}
+	t.a.reraceRelayed(c)
+	list := c.allHomeys()
+	// The menu says how each Homey is reached: by API key, or on the route that won the last race.
+	for i, h := range list {
+		if _, ok := c.localHomey(h.ID); ok {
+			list[i].Name = h.Name + " (API key)"
+		} else if kind := c.Routes[h.ID].Kind(); kind != "" {
+			list[i].Name = h.Name + " (" + kind + ")"
+		}
+	}
+	return list, c.SelectedHomey, nil
+}
+
+// reraceRelayed forgets the route of each Homey that fell back to Athom's relay although it has a
+// LAN address, so that its next call races again. The tray's refresher looks at the Homey list at
+// start, after a sign-in or a change on the command line, and after the machine wakes up: a
+// laptop that comes home moves back from the relay to the LAN.
+func (a *app) reraceRelayed(c *Config) {
+	for _, h := range c.Homeys {
+		r, ok := c.Routes[h.ID]
+		if !ok || r.IsLocal() {
+			continue
+		}
+		for _, cand := range h.Candidates() {
+			if cand.IsLocal() {
+				_ = a.saveRoute(h.ID, homey.Route{}) // best effort: at worst the relay stays
+				break
+			}
+		}
+	}
+}
+
+func (t *trayCore) Select(homeyID string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.a.selectHomey(homeyID)
+}
+
+func (t *trayCore) Devices(ctx context.Context, homeyID string) (map[string]homey.Device, map[string]homey.Zone, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.a.homeyDevices(ctx, homeyID, true)
+}
+
+func (t *trayCore) Login(ctx context.Context) error {
+	t.mu.Lock()
+	s, l, err := t.a.prepareLogin(true, nil)
+	t.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	code, err := l.Code(ctx)
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.a.finishLogin(ctx, s, code)
+}
+
+func (t *trayCore) Logout(ctx context.Context) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.a.memBearers.clear()
+	_, err := t.a.logout(false)
+	return err
+}
+
+// Reload forgets what this process read, so that a sign-in or sign-out made on the command line
+// shows at once.
+func (t *trayCore) Reload() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.a.cfg, t.a.session = nil, nil
+	t.a.memBearers.clear()
+	_, err := t.a.config()
+	return err
+}
+
+// autostart is start-at-login for this binary, or nil where the OS has none.
+func (a *app) autostart() tray.Autostart {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil
+	}
+	args := []string{"tray"}
+	if a.demo {
+		args = []string{"demo"}
+	}
+	as, err := tray.NewAutostart(a.appName(), exe, args)
+	if err != nil {
+		return nil
+	}
+	return as
+}
+
+// memBearerCache keeps Homey bearers in memory in front of the keychain, so that the tray hands
+// them out (to clicks and to scripts over its socket) without a keychain read. Writes go through
+// to the keychain, which the CLI reads when no tray runs.
+type memBearerCache struct {
+	mu sync.Mutex
+	m  map[string]*homey.Bearer
+}
+
+type layeredBearerCache struct {
+	mem  *memBearerCache
+	next homey.BearerCache
+}
+
+func (c layeredBearerCache) LoadBearer(id string) (*homey.Bearer, error) {
+	c.mem.mu.Lock()
+	b, ok := c.mem.m[id]
+	c.mem.mu.Unlock()
+	if ok {
+		cp := *b
+		return &cp, nil
+	}
+	b, err := c.next.LoadBearer(id)
+	if err == nil && b != nil {
+		c.mem.put(b)
+	}
+	return b, err
+}
+
+func (c layeredBearerCache) SaveBearer(b *homey.Bearer) error {
+	if err := c.next.SaveBearer(b); err != nil {
+		return err
+	}
+	c.mem.put(b)
+	return nil
+}
+
+func (c layeredBearerCache) DropBearer(id string) error {
+	c.mem.mu.Lock()
+	delete(c.mem.m, id)
+	c.mem.mu.Unlock()
+	return c.next.DropBearer(id)
+}
+
+func (m *memBearerCache) put(b *homey.Bearer) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil {
+		m.m = map[string]*homey.Bearer{}
+	}
+	cp := *b
+	m.m[b.HomeyID] = &cp
+}
+
+func (m *memBearerCache) clear() {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.m = nil
+	m.mu.Unlock()
+}
+
+func cmdAutostart(ctx context.Context, a *app, args []string) error {
+	fs := a.flags("autostart")
+	if err := a.parse(fs, args, 1); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || !contains([]string{"on", "off", "status"}, fs.Arg(0)) {
+		return usageErrorf("autostart: say on, off or status")
+	}
+	as := a.autostart()
+	if as == nil {
+		return tray.ErrAutostartUnsupported
+	}
+	if fs.Arg(0) != "status" {
+		if err := as.SetEnabled(fs.Arg(0) == "on"); err != nil {
+			return fmt.Errorf("autostart: %w", err)
+		}
+	}
+	on, err := as.Enabled()
+	if err != nil {
+		return fmt.Errorf("autostart: %w", err)
+	}
+	if on {
+		fmt.Fprintln(a.stdout, "The tray starts when you log in.")
+	} else {
+		fmt.Fprintln(a.stdout, "The tray does not start when you log in.")
+	}
+	return nil
+}

@@ -1,0 +1,60 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/tray"
+)
+
+// trayError is an error the running tray answered with (already one line, no secret).
+type trayError struct {
+	msg    string
+	signIn bool // "sign in again": exit 4
+}
+
+func (e *trayError) Error() string { return e.msg }
+
+// askTray sends r to the running tray. ok is false when no tray answers (or it cannot be
+// reached): the caller then does the work itself from the keychain. Nothing here reads the
+// config or the keychain: a warm `token` answered by the tray costs little more than start-up.
+func (a *app) askTray(ctx context.Context, r tray.Request) (ans tray.Answer, ok bool, err error) {
+	path, err := tray.SocketPath(a.appName())
+	if err != nil {
+		return ans, false, nil
+	}
+	ans, err = tray.Ask(ctx, path, r)
+	if err != nil {
+		return ans, false, nil // no tray, or a broken one: the keychain path still works
+	}
+	if ans.Error != "" {
+		return ans, true, &trayError{ans.Error, ans.SignIn}
+	}
+	return ans, true, nil
+}
+
+// tellTray lets a running tray know that the sign-in or the selection changed.
+func (a *app) tellTray(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, _, _ = a.askTray(ctx, tray.Request{Op: "changed"})
+}
+
+// trayDevices decodes a tray's devices answer into what `devices` prints.
+func trayDevices(ans tray.Answer) (map[string]homey.Device, map[string]homey.Zone, error) {
+	var devices map[string]homey.Device
+	var zones map[string]homey.Zone
+	if err := json.Unmarshal(ans.Devices, &devices); err != nil {
+		return nil, nil, fmt.Errorf("the tray's answer: %w", errors.Join(homey.ErrBadResponse, err))
+	}
+	if len(ans.Zones) > 0 {
+		if err := json.Unmarshal(ans.Zones, &zones); err != nil {
+			return nil, nil, fmt.Errorf("the tray's answer: %w", errors.Join(homey.ErrBadResponse, err))
+		}
+	}
+	return devices, zones, nil
+}
