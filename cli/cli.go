@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/spf13/cobra"
 )
 
 // Streams are the standard input and outputs of one run.
@@ -56,34 +58,6 @@ func Main(ctx context.Context, args []string, s Streams, v Version) int {
 	return a.main(ctx, args)
 }
 
-// command is one subcommand of the command-line face.
-type command struct {
-	name  string
-	args  string // synopsis after the name
-	short string
-	run   func(ctx context.Context, a *app, args []string) error
-}
-
-func commands() []command {
-	return []command{
-		{"setup", "--client-id ID [--redirect-uri URI] [--insecure-file-store]", "record your Athom Web API client (secret read from stdin)", cmdSetup},
-		{"login", "[--no-browser] [--pat]", "sign in through the browser (or with a personal access token on stdin)", cmdLogin},
-		{"logout", "[--all]", "delete every stored secret and cached token (--all: the config too)", cmdLogout},
-		{"status", "[--json]", "who is signed in, where secrets are kept, token lifetimes", cmdStatus},
-		{"homeys", "[--json]", "list the account's Homeys", cmdHomeys},
-		{"use", "NAME|ID", "select the default Homey", cmdUse},
-		{"token", "[--homey NAME|ID] [--format raw|header|json|env|curl] [--cloud]", "print a fresh Homey bearer token", cmdToken},
-		{"devices", "[--homey NAME|ID] [--json]", "list the devices of a Homey", cmdDevices},
-		{"local", "add --address URL [--name NAME] | add DISCOVERED-NAME | list [--json] | remove NAME|ID",
-			"Homey Pro reached with an API key (key on stdin), no Athom cloud needed", cmdLocal},
-		{"discover", "[--timeout 3s] [--json]", "list the Homeys that answer on the local network (mDNS)", cmdDiscover},
-		{"tray", "", "run the tray (the same as no command)", cmdTray},
-		{"autostart", "on|off|status", "start the tray when you log in", cmdAutostart},
-		{"demo", "[COMMAND ... | serve [--addr ADDR] [--redirect-uri URI] [--access-token-ttl D] [--session-ttl D] [--refresh-grace D] [--state-file F]]",
-			"the tray (or a command) against the built-in emulator (no account needed), or serve it", cmdDemo},
-	}
-}
-
 // run is Main for tests: the whole program without globals.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return Main(ctx, args, Streams{stdin, stdout, stderr}, Version{Version: "test"})
@@ -94,47 +68,121 @@ func (a *app) main(ctx context.Context, args []string) int {
 		fmt.Fprintf(a.stderr, "homeytray: HOMEYTRAY_PROFILE=%q: use lowercase letters, digits and dashes\n", a.profile)
 		return exitUsage
 	}
-	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
-		switch args[0] {
-		case "--version", "-version", "-v":
-			fmt.Fprintf(a.stdout, "homeytray %s\n", a.version)
-			return exitOK
-		case "-h", "--help", "-help":
-			a.usage(a.stdout)
-			return exitOK
-		case "--insecure-file-store", "-insecure-file-store":
-			a.insecure = true
-			args = args[1:]
-		default:
-			fmt.Fprintf(a.stderr, "homeytray: unknown flag %s\nRun 'homeytray help' for usage.\n", args[0])
-			return exitUsage
-		}
-	}
-	if len(args) == 0 {
-		return a.exit(a.runTray(ctx))
-	}
-	name, rest := args[0], args[1:]
-	if name == "help" {
-		a.usage(a.stdout)
-		return exitOK
-	}
-	for _, c := range commands() {
-		if c.name == name {
-			return a.exit(c.run(ctx, a, rest))
-		}
-	}
-	fmt.Fprintf(a.stderr, "homeytray: unknown command %q\nRun 'homeytray help' for usage.\n", name)
-	return exitUsage
+	return a.exit(a.execute(ctx, args))
 }
 
-func (a *app) usage(w io.Writer) {
-	fmt.Fprintf(w, "homeytray %s — a fresh Homey API bearer token, one command away.\n\nUsage:\n", a.version.Version)
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  homeytray %s %s\n      %s\n", c.name, c.args, c.short)
+// execute builds the command tree over a and runs args through it.
+func (a *app) execute(ctx context.Context, args []string) error {
+	root := newRootCmd(a)
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
+}
+
+// NewCommand is the command tree as the man pages and shell completions describe it.
+func NewCommand(v Version) *cobra.Command {
+	a := newApp(strings.NewReader(""), io.Discard, io.Discard, os.Getenv)
+	a.version = v
+	return newRootCmd(a)
+}
+
+// newRootCmd is the whole command line: one cobra command per subcommand, built over one app.
+// Usage and help come from the flags themselves; errors are returned to Main, which alone turns
+// them into words and an exit code.
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "homeytray",
+		Short: "A fresh Homey API bearer token, one command away",
+		Long: `homeytray signs you in to your Athom account once through the browser, keeps the
+long-lived secret in the OS keychain and hands out fresh Homey bearer tokens: in the tray menu,
+on the command line and to scripts. With no command it runs the tray.`,
+		Example: `  homeytray setup --client-id 0123456789abcdef01234567 < secret.txt
+  homeytray login
+  curl -H "$(homeytray token --format header)" "$(homeytray token --format json | jq -r .base_url)/api/manager/devices/device"`,
+		Version:           a.version.String(),
+		Args:              noArgs,
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
+		RunE:              func(cmd *cobra.Command, _ []string) error { return a.runTray(cmd.Context()) },
 	}
-	fmt.Fprint(w, "\nGlobal flags: --version, --help, --insecure-file-store (keep secrets in a 0600 file, not the keychain).\n")
-	fmt.Fprint(w, "Environment: HOMEYTRAY_CLIENT_ID, HOMEYTRAY_CLIENT_SECRET, HOMEYTRAY_REDIRECT_URI, ATHOM_CLOUD_API_BASEURL, BROWSER.\n")
-	fmt.Fprint(w, "Exit codes: 0 ok, 1 error, 2 usage, 4 not signed in (run 'homeytray login').\n")
+	root.SetIn(a.stdin)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.SetVersionTemplate("homeytray {{.Version}}\n")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageErrorf("%s: %v", c.Name(), err)
+	})
+	root.PersistentFlags().BoolVar(&a.insecure, "insecure-file-store", false,
+		"keep secrets in a 0600 file instead of the OS keychain (not recommended)")
+	root.Flags().BoolP("version", "v", false, "print the version and exit")
+	root.SetHelpCommand(&cobra.Command{
+		Use:   "help [COMMAND]",
+		Short: "Help about any command",
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, _, err := c.Root().Find(args)
+			if cmd == nil || err != nil {
+				return usageErrorf("help: unknown command %q", strings.Join(args, " "))
+			}
+			return cmd.Help()
+		},
+		ValidArgsFunction: func(c *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			var names []cobra.Completion
+			for _, sub := range c.Root().Commands() {
+				if sub.IsAvailableCommand() {
+					names = append(names, sub.Name())
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+	})
+	root.AddGroup(
+		&cobra.Group{ID: "signin", Title: "Sign-in:"},
+		&cobra.Group{ID: "use", Title: "Tokens and Homeys:"},
+		&cobra.Group{ID: "app", Title: "The tray and the demo:"},
+	)
+	for _, c := range []struct {
+		group string
+		cmd   *cobra.Command
+	}{
+		{"signin", newCmdSetup(a, nil)},
+		{"signin", newCmdLogin(a, nil)},
+		{"signin", newCmdLogout(a, nil)},
+		{"signin", newCmdStatus(a, nil)},
+		{"use", newCmdHomeys(a, nil)},
+		{"use", newCmdUse(a, nil)},
+		{"use", newCmdToken(a, nil)},
+		{"use", newCmdDevices(a, nil)},
+		{"use", newCmdLocal(a)},
+		{"use", newCmdDiscover(a, nil)},
+		{"app", newCmdTray(a)},
+		{"app", newCmdAutostart(a, nil)},
+		{"app", newCmdDemo(a)},
+	} {
+		c.cmd.GroupID = c.group
+		root.AddCommand(c.cmd)
+	}
+	root.SetUsageTemplate(root.UsageTemplate() + `
+Environment: HOMEYTRAY_CLIENT_ID, HOMEYTRAY_CLIENT_SECRET, HOMEYTRAY_REDIRECT_URI, ATHOM_CLOUD_API_BASEURL, BROWSER.
+Exit codes: 0 ok, 1 error, 2 usage, 4 not signed in (run 'homeytray login').
+`)
+	return root
+}
+
+// noArgs refuses any positional argument with a usage error (exit 2).
+func noArgs(cmd *cobra.Command, args []string) error { return maxArgs(0)(cmd, args) }
+
+// maxArgs allows at most n positional arguments.
+func maxArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) <= n {
+			return nil
+		}
+		if !cmd.HasParent() {
+			return usageErrorf("unknown command %q", args[0])
+		}
+		return usageErrorf("%s: unexpected argument %q", cmd.Name(), args[n])
+	}
 }
 
 // exit prints err (one or two lines: what happened, then what fixes it) and picks the exit code.

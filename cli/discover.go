@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -41,36 +40,6 @@ type discovered struct {
 
 // errNoMulticast: nothing to browse on (no interface that is up, can multicast and has IPv4).
 var errNoMulticast = errors.New("no network interface that is up and can multicast has an IPv4 address: connect to the Homey's network")
-
-func cmdDiscover(ctx context.Context, a *app, args []string) error {
-	fs := a.flags("discover")
-	timeout := fs.Duration("timeout", 3*time.Second, "")
-	asJSON := fs.Bool("json", false, "")
-	if err := a.parse(fs, args, 0); err != nil {
-		return err
-	}
-	if *timeout < 100*time.Millisecond || *timeout > time.Minute {
-		return usageErrorf("discover: --timeout must be between 100ms and 1m, e.g. --timeout 5s")
-	}
-	found, err := discoverHomeys(ctx, *timeout)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return writeJSON(a, found)
-	}
-	if len(found) == 0 {
-		// Nothing answering is not an error: exit 0, like an empty list.
-		fmt.Fprintf(a.stdout, "No Homey answered on the local network within %s (mDNS %s); is it on this network? Try a longer --timeout.\n", *timeout, discoverService)
-		return nil
-	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tADDRESS\tMODEL\tID")
-	for _, d := range found {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Name, d.Address, dash(d.Model), dash(d.ID))
-	}
-	return tw.Flush()
-}
 
 // discoverHomeys browses _homey._tcp on every usable interface for timeout and returns what
 // answered, sorted by name. Nothing answering is an empty list, not an error.

@@ -1,13 +1,13 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
+	"github.com/spf13/cobra"
 )
 
 // statusReport is what `status --json` prints. It names tokens and their lifetimes, never their values.
@@ -51,17 +51,31 @@ type bearerStatus struct {
 	TrustedUntil time.Time `json:"trusted_until"`
 }
 
-func cmdStatus(ctx context.Context, a *app, args []string) error {
-	fs := a.flags("status")
-	asJSON := fs.Bool("json", false, "")
-	if err := a.parse(fs, args, 0); err != nil {
-		return err
+func newCmdStatus(a *app, runF func(asJSON bool) error) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status [flags]",
+		Short: "Who is signed in, where secrets are kept, token lifetimes",
+		Long: `Shows who is signed in, where the secrets are kept, the selected Homey and its route, the
+expiry of each cached token and the last refresh error. Exits 4 when not signed in.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(asJSON)
+			}
+			return statusRun(a, asJSON)
+		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func statusRun(a *app, asJSON bool) error {
 	r, err := a.status()
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
 		err = writeJSON(a, r)
 	} else {
 		a.printStatus(r)

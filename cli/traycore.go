@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"sync"
 	"time"
@@ -17,51 +15,6 @@ import (
 // defaultClipboardClear is how long a copied bearer stays on the clipboard (config key
 // clipboard_clear_seconds; 0 = never).
 const defaultClipboardClear = 60 * time.Second
-
-func cmdTray(ctx context.Context, a *app, args []string) error {
-	fs := a.flags("tray")
-	if err := a.parse(fs, args, 0); err != nil {
-		return err
-	}
-	return a.runTray(ctx)
-}
-
-// runTray runs the tray face on this (the main) goroutine with the same core as the CLI.
-func (a *app) runTray(ctx context.Context) error {
-	c, err := a.config()
-	if err != nil {
-		return err
-	}
-	sock, err := tray.SocketPath(a.appName())
-	if err != nil {
-		return err
-	}
-	clear := defaultClipboardClear
-	if c.ClipboardClearSeconds != nil {
-		clear = time.Duration(*c.ClipboardClearSeconds) * time.Second
-	}
-	title := "homeytray"
-	if a.demo {
-		title = "homeytray (demo)"
-	}
-	a.memBearers = &memBearerCache{}
-	// The tray refreshes in the background, well ahead of expiry (about 92% into Athom's 61-minute
-	// tokens), so that a script asking it never waits for a refresh.
-	a.margin = 5 * time.Minute
-	err = tray.Run(ctx, tray.Options{
-		Core:           &trayCore{a: a},
-		Title:          title,
-		ClipboardClear: clear,
-		Autostart:      a.autostart(),
-		Socket:         sock,
-		Logf:           func(format string, args ...any) { fmt.Fprintf(a.stderr, "homeytray: "+format+"\n", args...) },
-	})
-	if errors.Is(err, tray.ErrAlreadyRunning) {
-		fmt.Fprintln(a.stderr, "homeytray: the tray is already running.")
-		return nil
-	}
-	return err
-}
 
 // trayCore is the tray's view of the core. The tray calls it from several goroutines (clicks,
 // background refresh, script socket); app is not safe for concurrent use, so every call holds mu
@@ -278,33 +231,4 @@ func (m *memBearerCache) clear() {
 	m.mu.Lock()
 	m.m = nil
 	m.mu.Unlock()
-}
-
-func cmdAutostart(ctx context.Context, a *app, args []string) error {
-	fs := a.flags("autostart")
-	if err := a.parse(fs, args, 1); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 || !contains([]string{"on", "off", "status"}, fs.Arg(0)) {
-		return usageErrorf("autostart: say on, off or status")
-	}
-	as := a.autostart()
-	if as == nil {
-		return tray.ErrAutostartUnsupported
-	}
-	if fs.Arg(0) != "status" {
-		if err := as.SetEnabled(fs.Arg(0) == "on"); err != nil {
-			return fmt.Errorf("autostart: %w", err)
-		}
-	}
-	on, err := as.Enabled()
-	if err != nil {
-		return fmt.Errorf("autostart: %w", err)
-	}
-	if on {
-		fmt.Fprintln(a.stdout, "The tray starts when you log in.")
-	} else {
-		fmt.Fprintln(a.stdout, "The tray does not start when you log in.")
-	}
-	return nil
 }

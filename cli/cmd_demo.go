@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/tray"
+	"github.com/spf13/cobra"
+)
+
+// demoRedirectURI is the demo's loopback callback: not the default port, so a demo never clashes
+// with a real sign-in in progress.
+const demoRedirectURI = "http://localhost:47720/callback"
+
+// cmdDemo runs the built-in emulator of the Athom cloud and a Homey: `demo serve` standalone, or
+// the tray (`demo`) or a command (`demo COMMAND ...`) against it in-process, with their own config
+// folder and keychain namespace ("homeytray-demo"), so that nothing touches a real sign-in.
+func newCmdDemo(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "demo [COMMAND ...]",
+		Short: "The tray (or a command) against the built-in emulator, no account needed",
+		Long: `Runs the tray, or with a command after it that command, against the built-in emulator of
+the Athom cloud and a Homey, with its own config folder and keychain namespace: nothing touches a
+real sign-in. "Log in…" signs in through your browser. While a demo tray runs, "homeytray demo
+token" in a terminal is answered by it.`,
+		Example: `  homeytray demo
+  homeytray demo login && homeytray demo devices
+  homeytray demo serve --addr 127.0.0.1:0`,
+		Args: cobra.ArbitraryArgs,
+		// Everything after "demo" is a command line of its own, parsed by a second command tree.
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
+				return cmd.Help()
+			}
+			return demoRun(cmd.Context(), a, args)
+		},
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			var names []cobra.Completion
+			for _, sub := range c.Root().Commands() {
+				if sub.IsAvailableCommand() && sub.Name() != "demo" && len(args) == 0 {
+					names = append(names, sub.Name())
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+	}
+	cmd.AddCommand(newCmdDemoServe(a))
+	return cmd
+}
+
+func demoRun(ctx context.Context, a *app, args []string) error {
+	if a.demo {
+		return usageErrorf("demo: already in the demo")
+	}
+	a.demo = true
+	if a.profile == "" {
+		a.profile = "demo"
+	} else {
+		a.profile += "-demo"
+	}
+	dir, err := a.configDir()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create the demo folder: %w", err)
+	}
+	redirect := a.getenv("HOMEYTRAY_REDIRECT_URI")
+	if redirect == "" {
+		redirect = demoRedirectURI
+	}
+	info, stop, err := a.demoEmulator(ctx, redirect, filepath.Join(dir, "emulator.json"))
+	if err != nil {
+		return err
+	}
+	defer stop()
+	env := map[string]string{
+		"ATHOM_CLOUD_API_BASEURL": info.Cloud,
+		"HOMEYTRAY_CLIENT_ID":     info.ClientID,
+		"HOMEYTRAY_CLIENT_SECRET": info.ClientSecret,
+		"HOMEYTRAY_REDIRECT_URI":  info.RedirectURI,
+	}
+	outer := a.getenv
+	a.getenv = func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		return outer(k)
+	}
+	if len(args) == 0 {
+		return a.runTray(ctx)
+	}
+	if args[0] == "demo" || args[0] == "completion" || args[0] == "help" || args[0][0] == '-' {
+		return usageErrorf("demo: unknown command %q", args[0])
+	}
+	return a.execute(ctx, args)
+}
+
+// demoEmulator starts the demo's emulator in this process, or, when a demo tray runs (and with
+// it an emulator on the demo's ports), joins that one.
+func (a *app) demoEmulator(ctx context.Context, redirect, stateFile string) (homeytest.Info, func(), error) {
+	if _, ok, _ := a.askTray(ctx, tray.Request{Op: "ping"}); ok {
+		info, err := homeytest.StateInfo(stateFile)
+		if err != nil {
+			return info, nil, fmt.Errorf("join the demo tray's emulator: %w", err)
+		}
+		return info, func() {}, nil
+	}
+	srv, err := homeytest.New(homeytest.Options{RedirectURI: redirect, StateFile: stateFile})
+	if err != nil {
+		return homeytest.Info{}, nil, fmt.Errorf("start the demo emulator: %w", err)
+	}
+	info := homeytest.Info{Cloud: srv.URL(), ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret(), RedirectURI: srv.RedirectURI()}
+	return info, func() { srv.Close() }, nil
+}
+
+// newCmdDemoServe runs the emulator on its own, for other clients (Athom's official JS client
+// among them, pointed at it with ATHOM_CLOUD_API_BASEURL).
+func newCmdDemoServe(a *app) *cobra.Command {
+	var o homeytest.Options
+	cmd := &cobra.Command{
+		Use:   "serve [flags]",
+		Short: "Serve the emulator of the Athom cloud and a Homey until killed",
+		Long: `Serves the emulator of the Athom cloud and its Homeys and prints one JSON line with
+"cloud", "client_id", "client_secret" and "redirect_uri", then serves until killed.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return homeytest.Serve(cmd.Context(), o, a.stdout) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Addr, "addr", "127.0.0.1:0", "the address to listen on (port 0: any free port)")
+	f.StringVar(&o.RedirectURI, "redirect-uri", "", "the redirect URI of the emulated client")
+	f.StringVar(&o.StateFile, "state-file", "", "keep the emulator's state in this file")
+	f.DurationVar(&o.AccessTokenTTL, "access-token-ttl", 0, "lifetime of access tokens (default 1h1m, as Athom's)")
+	f.DurationVar(&o.SessionTTL, "session-ttl", 0, "lifetime of Homey sessions (default 24h)")
+	f.DurationVar(&o.RefreshGrace, "refresh-grace", 0, "how long a rotated refresh token stays usable (0: strict rotation)")
+	return cmd
+}

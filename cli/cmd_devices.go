@@ -1,0 +1,167 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/tray"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+)
+
+// devicesOptions are the flags of `devices`.
+type devicesOptions struct {
+	homey  string
+	asJSON bool
+}
+
+func newCmdDevices(a *app, runF func(devicesOptions) error) *cobra.Command {
+	var o devicesOptions
+	cmd := &cobra.Command{
+		Use:   "devices [flags]",
+		Short: "List the devices of a Homey",
+		Long: `Lists the devices of the selected Homey (or --homey): name, zone, class and capability
+values. --json prints the Homey's own device objects.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(o)
+			}
+			return devicesRun(cmd.Context(), a, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.homey, "homey", "", "the `NAME|ID` of another Homey than the selected one")
+	f.BoolVar(&o.asJSON, "json", false, "print the Homey's device objects as JSON")
+	_ = cmd.RegisterFlagCompletionFunc("homey", a.completeHomeys)
+	return cmd
+}
+
+func devicesRun(ctx context.Context, a *app, o devicesOptions) error {
+	if ans, ok, err := a.askTray(ctx, tray.Request{Op: "devices", Homey: o.homey}); ok {
+		if err != nil {
+			return err
+		}
+		devices, zones, err := trayDevices(ans)
+		if err != nil {
+			return err
+		}
+		return showDevices(a, devices, zones, o.asJSON)
+	}
+	cctx, cancel := withTimeout(ctx)
+	defer cancel()
+	devices, zones, err := a.homeyDevices(cctx, o.homey, !o.asJSON)
+	if err != nil {
+		return err
+	}
+	return showDevices(a, devices, zones, o.asJSON)
+}
+
+// showDevices prints the table, or with asJSON the Homey's own objects keyed by id.
+func showDevices(a *app, devices map[string]homey.Device, zones map[string]homey.Zone, asJSON bool) error {
+	if asJSON {
+		raw := make(map[string]json.RawMessage, len(devices))
+		for id, d := range devices {
+			raw[id] = d.Raw
+		}
+		return writeJSON(a, raw)
+	}
+	return printDevices(a, devices, zones)
+}
+
+// fetchDevices lists a Homey's devices (and zones, for the table), signing in to the Homey again
+// once if it says 401.
+func fetchDevices(ctx context.Context, h homey.Homey, bs *homey.Bearers, withZones bool) (map[string]homey.Device, map[string]homey.Zone, error) {
+	var devices map[string]homey.Device
+	var zones map[string]homey.Zone
+	err := bs.Do(ctx, h, func(ctx context.Context, c *homey.Client, bearer string) error {
+		// Both at once: through Athom's relay each call is a round trip of its own (~40 ms and more).
+		g, ctx := errgroup.WithContext(ctx)
+		g.Go(func() (err error) {
+			devices, err = c.Devices(ctx, bearer)
+			return err
+		})
+		if withZones {
+			g.Go(func() (err error) {
+				zones, err = c.Zones(ctx, bearer)
+				return err
+			})
+		}
+		return g.Wait()
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("list the devices of %s: %w", h.Name, err)
+	}
+	return devices, zones, nil
+}
+
+func printDevices(a *app, devices map[string]homey.Device, zones map[string]homey.Zone) error {
+	rows := deviceRows(devices, zones)
+	if len(rows) == 0 {
+		fmt.Fprintln(a.stdout, "This Homey has no devices.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tZONE\tCLASS\tVALUES")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r[0], r[1], r[2], r[3])
+	}
+	return tw.Flush()
+}
+
+// deviceRows sorts devices by zone, then name, and renders capability values ("dim=0.4").
+func deviceRows(devices map[string]homey.Device, zones map[string]homey.Zone) [][4]string {
+	rows := make([][4]string, 0, len(devices))
+	for _, d := range devices {
+		zone := d.Zone
+		if z, ok := zones[d.Zone]; ok && z.Name != "" {
+			zone = z.Name
+		}
+		rows = append(rows, [4]string{oneLine(d.Name), oneLine(dash(zone)), dash(d.Class), capabilityValues(d)})
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i][1] != rows[j][1] {
+			return rows[i][1] < rows[j][1]
+		}
+		return rows[i][0] < rows[j][0]
+	})
+	return rows
+}
+
+func capabilityValues(d homey.Device) string {
+	ids := make([]string, 0, len(d.CapabilitiesObj))
+	for id := range d.CapabilitiesObj {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	parts := make([]string, 0, len(ids))
+	for _, id := range ids {
+		c := d.CapabilitiesObj[id]
+		v := formatValue(c.Value)
+		if c.Units != "" && v != "-" {
+			v += " " + c.Units
+		}
+		parts = append(parts, id+"="+v)
+	}
+	return oneLine(strings.Join(parts, " "))
+}
+
+func formatValue(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "-"
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case string:
+		return strconv.Quote(v)
+	default:
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+}

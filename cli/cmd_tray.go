@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/homeytray/homeytray/tray"
+	"github.com/spf13/cobra"
+)
+
+func newCmdTray(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "tray",
+		Short: "Run the tray (the same as no command)",
+		Long: `Runs the tray: click the icon to copy a fresh bearer token, right-click for the menu. While
+it runs it is the one process that refreshes, and token and devices ask it over a local socket.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runTray(cmd.Context()) },
+	}
+}
+
+// runTray runs the tray face on this (the main) goroutine with the same core as the CLI.
+func (a *app) runTray(ctx context.Context) error {
+	c, err := a.config()
+	if err != nil {
+		return err
+	}
+	sock, err := tray.SocketPath(a.appName())
+	if err != nil {
+		return err
+	}
+	clear := defaultClipboardClear
+	if c.ClipboardClearSeconds != nil {
+		clear = time.Duration(*c.ClipboardClearSeconds) * time.Second
+	}
+	title := "homeytray"
+	if a.demo {
+		title = "homeytray (demo)"
+	}
+	a.memBearers = &memBearerCache{}
+	// The tray refreshes in the background, well ahead of expiry (about 92% into Athom's 61-minute
+	// tokens), so that a script asking it never waits for a refresh.
+	a.margin = 5 * time.Minute
+	err = tray.Run(ctx, tray.Options{
+		Core:           &trayCore{a: a},
+		Title:          title,
+		ClipboardClear: clear,
+		Autostart:      a.autostart(),
+		Socket:         sock,
+		Logf:           func(format string, args ...any) { fmt.Fprintf(a.stderr, "homeytray: "+format+"\n", args...) },
+	})
+	if errors.Is(err, tray.ErrAlreadyRunning) {
+		fmt.Fprintln(a.stderr, "homeytray: the tray is already running.")
+		return nil
+	}
+	return err
+}
+
+func newCmdAutostart(a *app, runF func(what string) error) *cobra.Command {
+	return &cobra.Command{
+		Use:       "autostart on|off|status",
+		Short:     "Start the tray when you log in",
+		Args:      maxArgs(1),
+		ValidArgs: []cobra.Completion{"on", "off", "status"},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 || !contains([]string{"on", "off", "status"}, args[0]) {
+				return usageErrorf("autostart: say on, off or status")
+			}
+			if runF != nil {
+				return runF(args[0])
+			}
+			return autostartRun(a, args[0])
+		},
+	}
+}
+
+func autostartRun(a *app, what string) error {
+	as := a.autostart()
+	if as == nil {
+		return tray.ErrAutostartUnsupported
+	}
+	if what != "status" {
+		if err := as.SetEnabled(what == "on"); err != nil {
+			return fmt.Errorf("autostart: %w", err)
+		}
+	}
+	on, err := as.Enabled()
+	if err != nil {
+		return fmt.Errorf("autostart: %w", err)
+	}
+	if on {
+		fmt.Fprintln(a.stdout, "The tray starts when you log in.")
+	} else {
+		fmt.Fprintln(a.stdout, "The tray does not start when you log in.")
+	}
+	return nil
+}
