@@ -2,11 +2,13 @@
 GO      ?= go
 BIN     := bin/homeytray
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X main.version=$(VERSION)
+COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+DATE    ?= $(shell date -u -d @$$(git log -1 --format=%ct 2>/dev/null || date +%s) +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 # Fuzz/bench knobs
 BENCHTIME ?= 40x
 
-.PHONY: all build build-linux build-windows cross test deps demo bench vet clean icons winres package-linux package-darwin screenshot bench-compare fuzz
+.PHONY: all build build-linux build-windows cross test deps demo bench vet clean icons winres package-linux package-darwin screenshot bench-compare fuzz man
 
 all: build
 
@@ -52,14 +54,14 @@ demo: build
 # Benchmarks of the token path (whole processes, HTTP calls counted), inside the same private
 # desktop session as the tests.
 bench: deps
-	bash .ci/desktop.sh $(GO) test -run '^$$' -bench 'Process|VsKeychainRead|ViaTray' -benchtime $(BENCHTIME) -count 1 .
+	bash .ci/desktop.sh $(GO) test -run '^$$' -bench 'Process|VsKeychainRead|ViaTray' -benchtime $(BENCHTIME) -count 1 ./e2e
 	$(GO) test -run '^$$' -bench 'Devices' -benchtime 200x -count 1 ./homey
 	$(MAKE) bench-compare
 
 # homeytray against Athom's official JS client (homey-api@3.20.0 under node, installed once from
 # npm) on the same emulator: warm token, cold token, sign-in -> devices; medians, HTTP calls, floors.
 bench-compare: deps
-	bash .ci/desktop.sh $(GO) test -run '^$$' -bench '^BenchmarkOfficialComparison$$' -benchtime 10x -count 1 -timeout 5m .
+	bash .ci/desktop.sh $(GO) test -run '^$$' -bench '^BenchmarkOfficialComparison$$' -benchtime 10x -count 1 -timeout 5m ./e2e
 
 # Each fuzz target for FUZZTIME (go test -fuzz takes one target per run); seeds are in testdata/fuzz/.
 # An execution count, not a duration: Go 1.26's fuzz coordinator can fail a target with a bare
@@ -73,13 +75,18 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzTokenError$$' -fuzztime $(FUZZTIME) ./auth
 	$(GO) test -run '^$$' -fuzz '^FuzzResponse$$' -fuzztime $(FUZZTIME) ./homey
 	$(GO) test -run '^$$' -fuzz '^FuzzHomeyJSON$$' -fuzztime $(FUZZTIME) ./homey
-	$(GO) test -run '^$$' -fuzz '^FuzzLoadConfig$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzLoadConfig$$' -fuzztime $(FUZZTIME) ./cli
 
 # The real tray, signed in to the demo, with its menu and Devices submenu open in a real panel
 # (xfce4-panel under Xvfb, on the private session of .ci/desktop.sh): writes docs/tray.png.
 screenshot: build
 	bash .ci/deps.sh screenshot
 	HOMEYTRAY_DESKTOP_PANEL=1 bash .ci/desktop.sh bash .ci/screenshot.sh $(BIN) docs/tray.png
+
+# One man page per command, generated from the command tree itself (cobra/doc): docs/man/*.1.
+man:
+	rm -rf docs/man
+	$(GO) run ./internal/mangen docs/man $(VERSION)
 
 # Redraws assets/tray-* and the build/ icons from the shapes of assets/icon.svg (about 12 s).
 icons:

@@ -82,7 +82,9 @@ func (a *app) execute(ctx context.Context, args []string) error {
 func NewCommand(v Version) *cobra.Command {
 	a := newApp(strings.NewReader(""), io.Discard, io.Discard, os.Getenv)
 	a.version = v
-	return newRootCmd(a)
+	root := newRootCmd(a)
+	root.InitDefaultCompletionCmd() // cobra adds it only when it runs; the docs need it now
+	return root
 }
 
 // newRootCmd is the whole command line: one cobra command per subcommand, built over one app.
@@ -121,7 +123,7 @@ on the command line and to scripts. With no command it runs the tray.`,
 		Args:  cobra.ArbitraryArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			cmd, _, err := c.Root().Find(args)
-			if cmd == nil || err != nil {
+			if cmd == nil || err != nil || cmd == c.Root() && len(args) > 0 {
 				return usageErrorf("help: unknown command %q", strings.Join(args, " "))
 			}
 			return cmd.Help()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/fsutil"
 	"github.com/spf13/cobra"
 	"golang.org/x/oauth2"
 )
@@ -38,7 +39,6 @@ terminal, pasting the code or the whole redirected address also works.`,
 	f := cmd.Flags()
 	f.BoolVar(&o.noBrowser, "no-browser", false, "only print the sign-in address; open no browser")
 	f.BoolVar(&o.pat, "pat", false, "sign in with an Athom personal access token read from stdin (no refresh)")
-	cmd.MarkFlagsMutuallyExclusive("no-browser", "pat")
 	return cmd
 }
 
@@ -240,7 +240,7 @@ func (a *app) logout(all bool) (string, error) {
 		return "", err
 	}
 	for _, f := range []string{"config.json", "secrets.json"} {
-		if err := auth.RemoveFile(filepath.Join(dir, f)); err != nil {
+		if err := fsutil.RemoveFile(filepath.Join(dir, f)); err != nil {
 			return "", fmt.Errorf("remove %s: %w", f, err)
 		}
 	}

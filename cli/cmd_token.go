@@ -43,7 +43,6 @@ base_url, expires_at where known), env (export lines) and curl (a curl config fo
 	f.StringVar(&o.homey, "homey", "", "the `NAME|ID` of another Homey than the selected one")
 	f.StringVar(&o.format, "format", "raw", "output format: "+strings.Join(tokenFormats, ", "))
 	f.BoolVar(&o.cloud, "cloud", false, "print the Athom cloud access token instead")
-	cmd.MarkFlagsMutuallyExclusive("homey", "cloud")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(tokenFormats, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("homey", a.completeHomeys)
 	return cmd
