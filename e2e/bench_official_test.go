@@ -13,10 +13,8 @@ import (
 	"time"
 
 	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/internal/officialjs"
 )
-
-// homeytest.OfficialClientVersion is Athom's official JS client the comparison runs (as the conformance test of
-// homey/homeytest does).
 
 // BenchmarkOfficialComparison (`make bench-compare`) does each job with homeytray (whole processes
 // of the built binary) and with Athom's official JS client (a whole `node
@@ -43,7 +41,7 @@ func BenchmarkOfficialComparison(b *testing.B) {
 		}
 	})
 	requireDesktop(b, false)
-	node, modules := homeytest.OfficialClient(b)
+	node, modules := officialjs.Install(b)
 	e := newTestEnv(b, false)
 	e.loginHTTP()
 	e.must("", "token")
@@ -150,7 +148,7 @@ func BenchmarkOfficialComparison(b *testing.B) {
 
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	var table strings.Builder
-	fmt.Fprintf(&table, "homeytray vs homey-api@%s (node %s), %d runs each, medians, against the same emulator\n", homeytest.OfficialClientVersion, nodeVersion(node), len(version))
+	fmt.Fprintf(&table, "homeytray vs homey-api@%s (node %s), %d runs each, medians, against the same emulator\n", officialjs.Version, nodeVersion(node), len(version))
 	fmt.Fprintf(&table, "%-20s %12s %7s %14s %7s %8s\n", "job", "homeytray", "calls", "homey-api", "calls", "ratio")
 	for _, j := range jobs {
 		mt, mo := median(j.trayTimes), median(j.officialTimes)

@@ -14,9 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// OfficialClientVersion is the official client the emulator must satisfy.
+	"github.com/homeytray/homeytray/internal/officialjs"
+)
 
 // TestConformance runs Athom's official JS client (npm homey-api) against the
 // standalone emulator: sign-in through the authorise redirect, code grant,
@@ -25,7 +25,7 @@ import (
 // access token and the sessions expire. If the official client cannot use
 // the emulator, the emulator is wrong.
 func TestConformance(t *testing.T) {
-	node, modules := OfficialClient(t)
+	node, modules := officialjs.Install(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	info, stop := startEmulator(ctx, t, "--access-token-ttl", "2s", "--session-ttl", "2s")

@@ -39,6 +39,13 @@ func newTestServer(t *testing.T, o Options) (*Server, *fakeClock) {
 	return s, clk
 }
 
+// setNow replaces the server's clock.
+func (s *Server) setNow(now func() time.Time) {
+	s.mu.Lock()
+	s.now = now
+	s.mu.Unlock()
+}
+
 // client never follows redirects: the tests look at them.
 var client = &http.Client{
 	Timeout:       5 * time.Second,

@@ -21,7 +21,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -152,8 +151,16 @@ func New(o Options) (*Server, error) {
 	return s, nil
 }
 
+// TB is the part of testing.TB that NewServer uses: *testing.T and *testing.B satisfy it, and the
+// emulator, which the homeytray binary links for `demo`, need not import testing.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
+
 // NewServer is New for tests: it fails tb on error and closes the server in tb.Cleanup.
-func NewServer(tb testing.TB, o Options) *Server {
+func NewServer(tb TB, o Options) *Server {
 	tb.Helper()
 	s, err := New(o)
 	if err != nil {
@@ -293,10 +300,3 @@ func (s *Server) Homeys() []HomeyInfo {
 
 // clock returns the current emulated time (host time + the clock offset); s.mu must be held.
 func (s *Server) clock() time.Time { return s.now().Add(s.offset) }
-
-// setNow replaces the clock (tests only).
-func (s *Server) setNow(now func() time.Time) {
-	s.mu.Lock()
-	s.now = now
-	s.mu.Unlock()
-}

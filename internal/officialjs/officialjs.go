@@ -1,4 +1,10 @@
-package homeytest
+// Package officialjs installs and finds Athom's official JS client (npm homey-api) so that tests
+// can run it against the emulator of homey/homeytest: the conformance test of homeytest and the
+// official-client comparison benchmark of e2e.
+//
+// It is for tests only: it imports testing and runs npm. Production code must never import it
+// (homey/homeytest's deps test fails if the homeytray binary links it).
+package officialjs
 
 import (
 	"context"
@@ -11,14 +17,14 @@ import (
 	"time"
 )
 
-// OfficialClientVersion is the version of Athom's official JS client (npm homey-api) that the
-// conformance test and the benchmark run against the emulator.
-const OfficialClientVersion = "3.20.0"
+// Version is the version of Athom's official JS client (npm homey-api) that the conformance
+// test and the benchmark run against the emulator.
+const Version = "3.20.0"
 
-// OfficialClient finds node and installs homey-api once into a cache folder
+// Install finds node and installs homey-api@Version once into a cache folder
 // ($HOMEYTRAY_NPM_CACHE, else the user cache folder), returning node's path and the folder that
 // holds node_modules. Without node or npm it skips loudly, and under CI=true it fails.
-func OfficialClient(tb testing.TB) (node, dir string) {
+func Install(tb testing.TB) (node, dir string) {
 	tb.Helper()
 	node, errNode := exec.LookPath("node")
 	npm, errNpm := exec.LookPath("npm")
@@ -33,8 +39,8 @@ func OfficialClient(tb testing.TB) (node, dir string) {
 		}
 		base = filepath.Join(cache, "homeytray-conformance")
 	}
-	dir = filepath.Join(base, "homey-api@"+OfficialClientVersion)
-	if installedVersion(dir) == OfficialClientVersion {
+	dir = filepath.Join(base, "homey-api@"+Version)
+	if installedVersion(dir) == Version {
 		return node, dir
 	}
 	tmp := fmt.Sprintf("%s.tmp-%d", dir, os.Getpid())
@@ -48,18 +54,19 @@ func OfficialClient(tb testing.TB) (node, dir string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, npm, "install", "--no-audit", "--no-fund", "--loglevel=error", "homey-api@"+OfficialClientVersion)
+	cmd := exec.CommandContext(ctx, npm, "install", "--no-audit", "--no-fund", "--loglevel=error", "homey-api@"+Version)
 	cmd.Dir = tmp
 	if out, err := cmd.CombinedOutput(); err != nil {
-		unavailable(tb, "npm install homey-api@%s: %v\n%s", OfficialClientVersion, err, out)
+		unavailable(tb, "npm install homey-api@%s: %v\n%s", Version, err, out)
 	}
-	tb.Logf("npm install homey-api@%s: %v", OfficialClientVersion, time.Since(start).Round(time.Millisecond))
-	if err := os.Rename(tmp, dir); err != nil && installedVersion(dir) != OfficialClientVersion {
+	tb.Logf("npm install homey-api@%s: %v", Version, time.Since(start).Round(time.Millisecond))
+	if err := os.Rename(tmp, dir); err != nil && installedVersion(dir) != Version {
 		tb.Fatalf("move the npm install into place: %v", err)
 	}
 	return node, dir
 }
 
+// installedVersion is the version of the homey-api installed under dir, or "".
 func installedVersion(dir string) string {
 	b, err := os.ReadFile(filepath.Join(dir, "node_modules", "homey-api", "package.json"))
 	if err != nil {
@@ -70,6 +77,7 @@ func installedVersion(dir string) string {
 	return pkg.Version
 }
 
+// unavailable skips tb with a loud message, or fails it under CI=true.
 func unavailable(tb testing.TB, format string, args ...any) {
 	tb.Helper()
 	if os.Getenv("CI") == "true" {
