@@ -6,9 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestFileStoreRoundTrip(t *testing.T) {
@@ -129,5 +131,37 @@ func TestFileStoreConcurrentWriters(t *testing.T) {
 		if _, err := f.Get(fmt.Sprintf("k%d", i)); err != nil {
 			t.Errorf("k%d: %v", i, err)
 		}
+	}
+}
+
+// A writer killed between creating its temp file and renaming it leaves the temp file behind.
+// The file store's writers hold a lock, so every temp file beside the store is abandoned: the
+// next write removes them all, whatever their age (they hold secrets).
+func TestFileStoreRemovesAllAbandonedTemps(t *testing.T) {
+	dir := t.TempDir()
+	f := &FileStore{Path: filepath.Join(dir, "secrets.json")}
+	for name, age := range map[string]time.Duration{".secrets.json.tmp-1": 0, ".secrets.json.tmp-2": time.Hour} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, time.Now().Add(-age), time.Now().Add(-age)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Set("token", "v"); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, de := range entries {
+		got = append(got, de.Name())
+	}
+	slices.Sort(got)
+	if want := []string{"secrets.json", "secrets.json.lock"}; !slices.Equal(got, want) {
+		t.Errorf("folder after the write = %q, want %q", got, want)
 	}
 }

@@ -15,16 +15,17 @@ import (
 )
 
 // PortInUseError means that the redirect URI's port is taken by another
-// program.
+// program. It names no command of the application: the caller adds how to
+// register another redirect URI with it.
 type PortInUseError struct {
 	Addr string // the address we tried, e.g. "127.0.0.1:47719"
 	Port int
 }
 
-// Error names the port and the fix.
+// Error names the port and what to do, e.g. "port 47719 is in use: close the
+// program using it or register another redirect URI".
 func (e *PortInUseError) Error() string {
-	return fmt.Sprintf("port %d is in use: close the program using it or register another redirect URI "+
-		"(homeytray setup --redirect-uri)", e.Port)
+	return fmt.Sprintf("port %d is in use: close the program using it or register another redirect URI", e.Port)
 }
 
 // redirect is the parsed loopback redirect URI.

@@ -52,6 +52,7 @@ type app struct {
 	httpc      *http.Client
 	memBearers *memBearerCache // the tray keeps bearers in memory in front of the keychain
 	router     *homey.Routes
+	pinged     homey.Pinged  // the LAN addresses that proved to be their API-key Homey (local.go)
 	margin     time.Duration // refresh the access token this long before it expires (0 = auth's default)
 }
 

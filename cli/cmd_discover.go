@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/homeytray/homeytray/homey"
 	"github.com/spf13/cobra"
 )
 
@@ -39,7 +40,7 @@ func discoverRun(ctx context.Context, a *app, o discoverOptions) error {
 	if *timeout < 100*time.Millisecond || *timeout > time.Minute {
 		return usageErrorf("discover: --timeout must be between 100ms and 1m, e.g. --timeout 5s")
 	}
-	found, err := discoverHomeys(ctx, *timeout)
+	found, err := homey.Discover(ctx, *timeout)
 	if err != nil {
 		return err
 	}
@@ -48,7 +49,7 @@ func discoverRun(ctx context.Context, a *app, o discoverOptions) error {
 	}
 	if len(found) == 0 {
 		// Nothing answering is not an error: exit 0, like an empty list.
-		fmt.Fprintf(a.stdout, "No Homey answered on the local network within %s (mDNS %s); is it on this network? Try a longer --timeout.\n", *timeout, discoverService)
+		fmt.Fprintf(a.stdout, "No Homey answered on the local network within %s (mDNS %s); is it on this network? Try a longer --timeout.\n", *timeout, homey.DiscoverService)
 		return nil
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)

@@ -123,7 +123,7 @@ func (a *app) localAdd(ctx context.Context, o localAddOptions) error {
 			*name = d.Name
 		}
 	}
-	base, err := normalizeAddress(*address)
+	base, err := homey.NormalizeAddress(*address)
 	if err != nil {
 		return usageErrorf("local add: --address %s: %v", oneLine(*address), err)
 	}
@@ -152,8 +152,8 @@ func (a *app) localAdd(ctx context.Context, o localAddOptions) error {
 	if len(scopes) == 0 {
 		scopes = s.Scopes
 	}
-	if !hasScope(scopes, scopeDevices) {
-		return fmt.Errorf("the Homey at %s accepted the API key, but it may not view devices (%s): create a key with that permission in the Homey web app (Settings → API Keys); nothing was stored", base, scopeDevices)
+	if !homey.HasScope(scopes, homey.ScopeDevices) {
+		return fmt.Errorf("the Homey at %s accepted the API key, but it may not view devices (%s): create a key with that permission in the Homey web app (Settings → API Keys); nothing was stored", base, homey.ScopeDevices)
 	}
 	if *name == "" {
 		*name = defaultLocalName(c, id, base)
@@ -193,19 +193,19 @@ func (a *app) localAdd(ctx context.Context, o localAddOptions) error {
 	}
 	fmt.Fprintf(a.stdout, "%s %s (%s) at %s; its API key is in %s. It works without the Athom cloud.\n",
 		verb, entry.Name, id, base, store.Name())
-	if !hasScope(scopes, scopeZones) {
-		fmt.Fprintf(a.stdout, "Note: the key may not view zones (%s): devices shows zone ids instead of room names.\n", scopeZones)
+	if !homey.HasScope(scopes, homey.ScopeZones) {
+		fmt.Fprintf(a.stdout, "Note: the key may not view zones (%s): devices shows zone ids instead of room names.\n", homey.ScopeZones)
 	}
 	return nil
 }
 
 // discovered finds a Homey by the name (or id) that `discover` lists.
-func (a *app) discovered(ctx context.Context, nameOrID string) (discovered, error) {
-	found, err := discoverHomeys(ctx, 3*time.Second)
+func (a *app) discovered(ctx context.Context, nameOrID string) (homey.Discovered, error) {
+	found, err := homey.Discover(ctx, 3*time.Second)
 	if err != nil {
-		return discovered{}, err
+		return homey.Discovered{}, err
 	}
-	var match []discovered
+	var match []homey.Discovered
 	for _, d := range found {
 		if d.ID == nameOrID || strings.EqualFold(d.Name, nameOrID) {
 			match = append(match, d)
@@ -215,10 +215,10 @@ func (a *app) discovered(ctx context.Context, nameOrID string) (discovered, erro
 	case 1:
 		return match[0], nil
 	case 0:
-		return discovered{}, fmt.Errorf("no Homey called %q answered on the local network (%d did): run %s discover, or give --address URL",
+		return homey.Discovered{}, fmt.Errorf("no Homey called %q answered on the local network (%d did): run %s discover, or give --address URL",
 			oneLine(nameOrID), len(found), a.cmdPrefix())
 	}
-	return discovered{}, fmt.Errorf("%d Homeys called %q answered on the local network: give --address URL (see %s discover)",
+	return homey.Discovered{}, fmt.Errorf("%d Homeys called %q answered on the local network: give --address URL (see %s discover)",
 		len(match), oneLine(nameOrID), a.cmdPrefix())
 }
 

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/fsutil"
 )
 
 // Config holds the non-secret settings in <config dir>/config.json. It never holds a secret: the
@@ -109,7 +109,7 @@ func (c *Config) save() error {
 	if err != nil {
 		return fmt.Errorf("save config: %w", err)
 	}
-	if err := auth.WriteFileAtomic(c.path, append(b, '\n')); err != nil {
+	if err := fsutil.WriteFileAtomic(c.path, append(b, '\n')); err != nil {
 		return fmt.Errorf("save config: %w", err)
 	}
 	return nil

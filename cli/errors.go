@@ -10,7 +10,6 @@ import (
 
 	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
-	"github.com/homeytray/homeytray/tray"
 )
 
 // usageError is a mistake in the command line: exit 2.
@@ -75,7 +74,7 @@ func explainAny(err error, prog string) (msg, hint string, code int) {
 	case errors.As(err, &ke):
 		return firstLine(ke), "", exitError // names the keychain and the fix; the path to it adds nothing
 	case errors.As(err, &pe):
-		return firstLine(pe), "", exitError
+		return firstLine(pe) + " (" + redirectFix(prog) + ")", "", exitError
 	case errors.As(err, &ce):
 		return firstLine(ce), "", exitError
 	case errors.Is(err, auth.ErrAccessDenied):
@@ -86,7 +85,7 @@ func explainAny(err error, prog string) (msg, hint string, code int) {
 		return firstLine(err), "See: " + prog + " homeys", exitError
 	case errors.Is(err, context.Canceled):
 		return "interrupted", "", exitError
-	case tray.IsNetworkError(err):
+	case homey.IsNetworkError(err):
 		return netMessage(err), "Check the network and try again; the sign-in is kept.", exitError
 	case rateLimited(err) != "":
 		return rateLimited(err), retryHint(err), exitError
@@ -99,6 +98,29 @@ func explainAny(err error, prog string) (msg, hint string, code int) {
 	}
 	return firstLine(err), "", exitError
 }
+
+// redirectFix is the command that registers another redirect URI, the fix for a redirect port
+// that another program holds (auth's *PortInUseError names the port, never a command).
+func redirectFix(prog string) string { return prog + " setup --redirect-uri" }
+
+// withFix adds to err the fix that only the command line knows, for the tray, which shows an
+// error's text as it is: today the command for a taken redirect port.
+func (a *app) withFix(err error) error {
+	var pe *auth.PortInUseError
+	if errors.As(err, &pe) {
+		return &fixedError{err: err, fix: redirectFix(a.cmdPrefix())}
+	}
+	return err
+}
+
+// fixedError is err with a fix in parentheses after its text.
+type fixedError struct {
+	err error
+	fix string
+}
+
+func (e *fixedError) Error() string { return e.err.Error() + " (" + e.fix + ")" }
+func (e *fixedError) Unwrap() error { return e.err }
 
 // rateLimited is the sentence for a 429, e.g. "the Athom cloud is rate-limiting requests (GET
 // /user/me: 429)", or "" when err is no 429. The answer comes from a Homey or cloud API call
@@ -142,7 +164,7 @@ func netMessage(err error) string {
 			msg = msg[:i]
 		}
 	}
-	return strings.TrimRight(msg, ": ") + ": " + tray.NetworkCause(err)
+	return strings.TrimRight(msg, ": ") + ": " + homey.NetworkCause(err)
 }
 
 // firstLine keeps every message to one line, whatever a lower layer wrote.

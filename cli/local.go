@@ -1,23 +1,18 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
-	"github.com/homeytray/homeytray/tray"
 )
 
 // Local Homeys: a Homey Pro (Early 2023 and later) reached with an API key created in its web
@@ -28,12 +23,6 @@ import (
 
 // keyAPIKeyPrefix is the Store item of a local Homey's API key.
 const keyAPIKeyPrefix = "apikey:"
-
-// scopeDevices is what a key needs for `devices` and the tray's Devices menu.
-const (
-	scopeDevices = "homey.device.readonly"
-	scopeZones   = "homey.zone.readonly"
-)
 
 // LocalHomey is a Homey reached with an API key. No secret: the key is in the keychain.
 type LocalHomey struct {
@@ -115,31 +104,20 @@ func (a *app) apiKey(l LocalHomey) (string, error) {
 	return key, nil
 }
 
-// pinged remembers the local Homeys whose address answered a ping with their id in this
-// process: the key is sent to an address only after it proved to be that Homey (another device
-// may own the IP on another network). A proof counts for pingValid (the tray runs for days and
-// the machine may wake up on another network); an error at the address forgets it.
-var pinged sync.Map // id + " " + address → time.Time of the ping
-
-const pingValid = time.Minute
-
+// localDevices sends the key of l only to an address that proved, by a ping in this process
+// within a minute, to be that Homey (a.pinged); an error at the address forgets the proof.
 func (a *app) localDevices(ctx context.Context, l LocalHomey, withZones bool) (map[string]homey.Device, map[string]homey.Zone, error) {
 	key, err := a.apiKey(l)
 	if err != nil {
 		return nil, nil, err
 	}
-	mark := l.ID + " " + l.Address
-	if at, ok := pinged.Load(mark); !ok || time.Since(at.(time.Time)) > pingValid {
-		if _, err := pingHomey(ctx, a.httpc, l.Address, l.ID); err != nil {
-			pinged.Delete(mark)
-			return nil, nil, err
-		}
-		pinged.Store(mark, time.Now())
+	if err := a.pinged.Check(ctx, a.httpc, l.Address, l.ID); err != nil {
+		return nil, nil, pingError(l.Address, err)
 	}
 	c := &homey.Client{BaseURL: l.Address, HomeyID: l.ID, HTTP: a.httpc}
 	devices, err := c.Devices(ctx, key)
 	if err != nil {
-		pinged.Delete(mark)
+		a.pinged.Forget(l.ID, l.Address)
 		return nil, nil, a.localError(l, err)
 	}
 	if !withZones {
@@ -151,7 +129,7 @@ func (a *app) localDevices(ctx context.Context, l LocalHomey, withZones bool) (m
 		return devices, nil, nil // a key without homey.zone.readonly: zone ids instead of names
 	}
 	if err != nil {
-		pinged.Delete(mark)
+		a.pinged.Forget(l.ID, l.Address)
 		return nil, nil, a.localError(l, err)
 	}
 	return devices, zones, nil
@@ -172,7 +150,7 @@ func (a *app) localError(l LocalHomey, err error) error {
 			l.Name, l.Address, firstLine(apiE), a.cmdPrefix(), l.Address)
 	case errors.As(err, &apiE):
 		return fmt.Errorf("the Homey %s at %s answered %s: try again in a moment", l.Name, l.Address, firstLine(apiE))
-	case tray.IsNetworkError(err):
+	case homey.IsNetworkError(err):
 		return reachError(l.Address, err)
 	}
 	return fmt.Errorf("the Homey %s at %s: %s", l.Name, l.Address, firstLine(err))
@@ -188,63 +166,35 @@ func (a *app) refusedKey(base string, err error) error {
 		return fmt.Errorf("the Homey at %s refused this API key: check that you copied all of it, or create a new one in the Homey web app (Settings → API Keys); nothing was stored", base)
 	case errors.As(err, &apiE) && apiE.StatusCode == http.StatusForbidden:
 		return fmt.Errorf("the Homey at %s does not let this API key read its own session (%s): create a key with more permissions; nothing was stored", base, firstLine(apiE))
-	case tray.IsNetworkError(err):
+	case homey.IsNetworkError(err):
 		return reachError(base, err)
 	}
 	return fmt.Errorf("check the API key with the Homey at %s: %s; nothing was stored", base, firstLine(err))
 }
 
-// normalizeAddress makes a base URL of what the user typed: "192.168.1.20" → http://192.168.1.20.
-func normalizeAddress(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if !strings.Contains(s, "://") {
-		s = "http://" + s
-	}
-	u, err := url.Parse(s)
-	switch {
-	case err != nil:
-		return "", errors.New("not a URL; say e.g. http://192.168.1.20")
-	case u.Scheme != "http" && u.Scheme != "https":
-		return "", errors.New("use http:// (plain, on the LAN) or https://")
-	case u.Hostname() == "":
-		return "", errors.New("no host; say e.g. http://192.168.1.20")
-	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "":
-		return "", errors.New("give only scheme, host and port, e.g. http://192.168.1.20")
-	}
-	return u.Scheme + "://" + u.Host, nil
-}
-
-// pingHomey asks base whether a Homey answers there (GET /api/manager/system/ping, no
-// authentication) and returns its id from the X-Homey-ID header. With wantID, the ping carries
-// ?id= and X-Homey-ID, and another Homey answering is an error: nothing secret is sent.
+// pingHomey is homey.Ping with its failures in words: what answered instead of the Homey,
+// and what to do.
 func pingHomey(ctx context.Context, hc *http.Client, base, wantID string) (string, error) {
-	u := base + "/api/manager/system/ping"
-	if wantID != "" {
-		u += "?id=" + url.QueryEscape(wantID)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	id, err := homey.Ping(ctx, hc, base, wantID)
 	if err != nil {
-		return "", fmt.Errorf("ping %s: invalid address", base)
-	}
-	req.Header.Set("User-Agent", "homeytray")
-	req.Header.Set("Accept", "application/json")
-	if wantID != "" {
-		req.Header.Set("X-Homey-ID", wantID)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return "", reachError(base, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-	id := resp.Header.Get("X-Homey-ID")
-	switch {
-	case resp.StatusCode < 200 || resp.StatusCode > 299 || id == "":
-		return "", fmt.Errorf("%s is not a Homey (its ping answered %d without X-Homey-ID): check the address; a Homey Pro answers at http://<its IP> on its LAN", base, resp.StatusCode)
-	case wantID != "" && (id != wantID || string(bytes.TrimSpace(body)) == "false"):
-		return "", fmt.Errorf("%s is now another Homey (%s), not %s: the API key was not sent; if the Homey has a new address, run local add --address NEW-ADDRESS", base, id, wantID)
+		return "", pingError(base, err)
 	}
 	return id, nil
+}
+
+// pingError words a failed homey.Ping of base: nothing answers, something that is no Homey, or
+// another Homey (nothing secret was sent).
+func pingError(base string, err error) error {
+	var pe *homey.PingError
+	switch {
+	case errors.As(err, &pe) && pe.NotHomey():
+		return fmt.Errorf("%s is not a Homey (its ping answered %d without X-Homey-ID): check the address; a Homey Pro answers at http://<its IP> on its LAN", base, pe.StatusCode)
+	case errors.As(err, &pe):
+		return fmt.Errorf("%s is now another Homey (%s), not %s: the API key was not sent; if the Homey has a new address, run local add --address NEW-ADDRESS", base, pe.ID, pe.WantID)
+	case homey.IsNetworkError(err): // every failure to get an answer, certificates included
+		return reachError(base, err)
+	}
+	return err // an address that makes no request
 }
 
 // reachError: nothing usable answers at base. A certificate error gets its own advice: HTTPS to
@@ -270,16 +220,5 @@ func reachError(base string, err error) error {
 		}
 		return fmt.Errorf("the certificate of %s is not valid for that address: use the Homey's https://<a-b-c-d>.homey.homeylocal.com address, or http://<its IP> on its LAN", base)
 	}
-	return fmt.Errorf("nothing answers at %s (%s): check the address and that this computer is on the Homey's network", base, tray.NetworkCause(err))
-}
-
-// hasScope: scopes grant want itself or through a parent ("homey" grants everything,
-// "homey.device" grants "homey.device.readonly"), as the Homey checks them.
-func hasScope(scopes []string, want string) bool {
-	for _, s := range scopes {
-		if s == want || strings.HasPrefix(want, s+".") {
-			return true
-		}
-	}
-	return false
+	return fmt.Errorf("nothing answers at %s (%s): check the address and that this computer is on the Homey's network", base, homey.NetworkCause(err))
 }

@@ -128,7 +128,7 @@ func (t *trayCore) Login(ctx context.Context) error {
 	}
 	code, err := l.Code(ctx)
 	if err != nil {
-		return err
+		return t.a.withFix(err) // the tray shows the text as it is
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/mdns"
 	"github.com/miekg/dns"
 )
 
@@ -333,31 +332,6 @@ func TestDiscoverNoNetwork(t *testing.T) {
 	r := lan{client: ns}.discover(t, "--timeout", "200ms")
 	if r.code != exitError || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "multicast") {
 		t.Fatalf("discover without a network: exit %d\nstdout: %q\nstderr: %q", r.code, r.stdout, r.stderr)
-	}
-}
-
-func TestDiscoverFromEntry(t *testing.T) {
-	ip := net.IPv4(10, 213, 0, 1)
-	for _, c := range []struct {
-		e    mdns.ServiceEntry
-		want discovered
-		ok   bool
-	}{
-		{mdns.ServiceEntry{Name: `Homey\ Pro._homey._tcp.local.`, Host: "homey-5F0C2A1B3C4D5E6F7A8B9C0D.local.", AddrV4: ip, Port: 80},
-			discovered{Name: "Homey Pro", Address: "http://10.213.0.1", ID: testHomeyID}, true},
-		{mdns.ServiceEntry{Name: `Caf\195\169._homey._tcp.local.`, AddrV4: ip, Port: 443, InfoFields: []string{"MODEL=homey6q", "model=ignored", "id=abc", "junk"}},
-			discovered{Name: "Café", Address: "http://10.213.0.1:443", Model: "homey6q", ID: "abc"}, true},
-		{mdns.ServiceEntry{Name: "x._homey._tcp.local.", Host: "Homey-9013DA123456.local.", AddrV4: ip, Port: 80},
-			discovered{Name: "x", Address: "http://10.213.0.1"}, true},
-		{mdns.ServiceEntry{Name: "x._homey._tcp.local.", AddrV4: ip, Port: 80, InfoFields: []string{"name=Evil\x1b[2J\tHomey\n", "model=" + strings.Repeat("m", 70)}},
-			discovered{Name: "Evil [2J Homey", Address: "http://10.213.0.1", Model: strings.Repeat("m", 64) + "…"}, true},
-		{mdns.ServiceEntry{Name: "x._homey._tcp.local.", Port: 80}, discovered{}, false}, // IPv6 only
-	} {
-		e := c.e
-		got, ok := fromEntry(&e)
-		if ok != c.ok || got != c.want {
-			t.Errorf("fromEntry(%+v) = %+v, %v; want %+v, %v", c.e, got, ok, c.want, c.ok)
-		}
 	}
 }
 

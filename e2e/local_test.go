@@ -112,8 +112,8 @@ func TestLocalHomeyWithoutCloud(t *testing.T) {
 			t.Errorf("local list lacks %q:\n%s", want, list)
 		}
 	}
-	var js []LocalHomey
-	if err := json.Unmarshal([]byte(e.must("", "local", "list", "--json")), &js); err != nil || len(js) != 1 || js[0] != (LocalHomey{h.ID, "Shed", addr}) {
+	var js []localHomey
+	if err := json.Unmarshal([]byte(e.must("", "local", "list", "--json")), &js); err != nil || len(js) != 1 || js[0] != (localHomey{h.ID, "Shed", addr}) {
 		t.Errorf("local list --json = %+v, %v", js, err)
 	}
 
@@ -386,41 +386,4 @@ func TestTrayLocalHomey(t *testing.T) {
 		hs := m.find("Homeys")
 		return hs != nil && hs.find("Home (API key)") != nil
 	})
-}
-
-func TestNormalizeAddress(t *testing.T) {
-	good := map[string]string{
-		"192.168.1.20":                              "http://192.168.1.20",
-		" http://192.168.1.20/ ":                    "http://192.168.1.20",
-		"http://homey.local:8080":                   "http://homey.local:8080",
-		"https://192-168-1-20.homey.homeylocal.com": "https://192-168-1-20.homey.homeylocal.com",
-	}
-	for in, want := range good {
-		if got, err := normalizeAddress(in); err != nil || got != want {
-			t.Errorf("normalizeAddress(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "ftp://x", "http://", "http://x/api", "http://u:p@x", "http://x?a=1"} {
-		if got, err := normalizeAddress(in); err == nil {
-			t.Errorf("normalizeAddress(%q) = %q, want an error", in, got)
-		}
-	}
-}
-
-func TestHasScope(t *testing.T) {
-	for _, c := range []struct {
-		scopes []string
-		want   bool
-	}{
-		{[]string{"homey"}, true},
-		{[]string{"homey.device"}, true},
-		{[]string{"homey.device.readonly"}, true},
-		{[]string{"homey.device.control", "homey.zone.readonly"}, false},
-		{[]string{"homey.dev"}, false},
-		{nil, false},
-	} {
-		if got := hasScope(c.scopes, scopeDevices); got != c.want {
-			t.Errorf("hasScope(%q) = %v", c.scopes, got)
-		}
-	}
 }

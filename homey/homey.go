@@ -1,6 +1,10 @@
 // Package homey speaks the Athom cloud and Homey HTTP APIs: the signed-in user and their Homeys
 // ([Cloud]), one Homey's manager routes ([Client]), the Homey session bearers that those routes
 // need ([Bearers]) and the choice of address to reach a Homey at, local first ([Race], [Routes]).
+// For a Homey reached on its LAN with an API key it finds the Homeys that announce themselves
+// ([Discover], mDNS), checks that an address is the Homey before a key goes there ([Ping],
+// [Pinged]) and what a key's scopes allow ([HasScope]). [IsNetworkError] and [NetworkCause]
+// classify failures to reach a server, for the messages of the command line and the tray.
 //
 // The package knows nothing about how the Athom access token is obtained or stored: it takes an
 // [oauth2.TokenSource] and, when the cloud rejects a token, tells it so through the optional

@@ -18,9 +18,6 @@ const (
 	userAgent      = "homeytray"
 )
 
-// defaultHTTP serves Cloud, Client and Bearers that were given no *http.Client.
-var defaultHTTP = &http.Client{Timeout: defaultTimeout}
-
 // request is one HTTP call to the cloud or a Homey.
 type request struct {
 	method  string
@@ -40,7 +37,7 @@ func (r *request) op() string { return r.method + " " + r.path }
 // failures come back as "<op>: <cause>", without the URL that *url.Error would print.
 func roundTrip(ctx context.Context, hc *http.Client, r *request, handle func(*http.Response) error) error {
 	if hc == nil {
-		hc = defaultHTTP
+		hc = &http.Client{Timeout: defaultTimeout} // http.DefaultTransport: connections are still reused
 	}
 	if _, ok := ctx.Deadline(); !ok && hc.Timeout <= 0 {
 		var cancel context.CancelFunc

@@ -396,19 +396,3 @@ func (relayRouter) BaseURL(_ context.Context, h Homey, _ bool) (Route, error) {
 }
 
 func (relayRouter) Failed(Homey, Route) {}
-
-// isNetworkErrorAt reports whether err is a transport failure (no answer, reset, refused, timed
-// out) of a request to base, as opposed to an answer, or a failure at another host (the cloud).
-func isNetworkErrorAt(err error, base string) bool {
-	var te *transportError
-	return errors.As(err, &te) && te.base == base
-}
-
-// transportError marks a failure to get an answer from base; its text is the cause's.
-type transportError struct {
-	err  error
-	base string
-}
-
-func (e *transportError) Error() string { return e.err.Error() }
-func (e *transportError) Unwrap() error { return e.err }

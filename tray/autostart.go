@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/homeytray/homeytray/auth"
+	"github.com/homeytray/homeytray/internal/fsutil"
 )
 
 // Autostart is start-at-login: an XDG autostart entry on Linux, a LaunchAgent on macOS, the
@@ -70,7 +70,7 @@ func (f *fileAutostart) SetEnabled(on bool) error {
 	if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
 		return fmt.Errorf("write the start-at-login entry: %w", err)
 	}
-	if err := auth.WriteFileAtomic(f.path, f.content); err != nil {
+	if err := fsutil.WriteFileAtomic(f.path, f.content); err != nil {
 		return fmt.Errorf("write the start-at-login entry: %w", err)
 	}
 	return nil

@@ -4,12 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
-	"os"
 	"strings"
-	"syscall"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -156,8 +152,8 @@ func errorText(err error) string {
 		return "no clipboard tool found: install xclip, xsel or wl-clipboard, then restart the tray"
 	case errors.Is(err, context.Canceled):
 		return "cancelled"
-	case IsNetworkError(err):
-		return "cannot reach the server: " + NetworkCause(err)
+	case homey.IsNetworkError(err):
+		return "cannot reach the server: " + homey.NetworkCause(err)
 	case errors.Is(err, homey.ErrSubscriptionInactive):
 		return "the Homey's subscription is inactive"
 	case homey.IsUnauthorized(err):
@@ -173,35 +169,6 @@ func errorText(err error) string {
 		return "the server sent an answer that makes no sense (" + clean(err.Error()) + ")"
 	}
 	return clean(err.Error())
-}
-
-// IsNetworkError: the server could not be reached or did not answer in time. (Not net.Error:
-// *fs.PathError satisfies it too.) The command line's messages use it as well.
-func IsNetworkError(err error) bool {
-	var (
-		oe *net.OpError
-		de *net.DNSError
-		ue *url.Error
-	)
-	return errors.As(err, &oe) || errors.As(err, &de) || errors.As(err, &ue) ||
-		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
-}
-
-// NetworkCause names the cause of a network error without addresses, ports or URLs.
-func NetworkCause(err error) string {
-	var de *net.DNSError
-	switch {
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded):
-		return "no answer in time"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
-	case errors.Is(err, syscall.ECONNRESET):
-		return "the connection was reset"
-	case errors.As(err, &de):
-		return "cannot find " + oneLine(de.Name, 80)
-	}
-	return "network error"
 }
 
 // clean makes a lower layer's message one short line and blanks anything that looks like a

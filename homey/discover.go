@@ -1,4 +1,4 @@
-package cli
+package homey
 
 import (
 	"context"
@@ -22,28 +22,36 @@ import (
 // with a TXT record that carries `model` (newer firmware) and `name`; an `id` is not confirmed.
 // The library is github.com/hashicorp/mdns (kept by the Consul and Nomad teams, two small
 // dependencies). It sends a query along the system's multicast route unless told an interface,
-// so discoverHomeys asks on every interface that is up and can multicast, IPv4 only (a Homey's
+// so Discover asks on every interface that is up and can multicast, IPv4 only (a Homey's
 // localUrl is an IPv4 address). It joins the mDNS group along that route too, so a machine
 // without a default (or multicast) route cannot browse: the error says so. Answers are strangers'
 // words: control characters go, lengths are capped.
 
-// discoverService is the DNS-SD service type Homeys announce.
-const discoverService = "_homey._tcp"
+// DiscoverService is the DNS-SD service type Homeys announce on their network.
+const DiscoverService = "_homey._tcp"
 
-// discovered is one Homey that answered: Address is a URL for `local add --address`.
-type discovered struct {
+// Discovered is one Homey that answered [Discover]. Name, Model and ID are the Homey's own
+// words, made printable (no control characters, at most 64 runes each); Address is its base URL
+// on the network (http://<IPv4>[:port], no trailing slash), e.g. for `local add --address`.
+type Discovered struct {
 	Name    string `json:"name"`
 	Address string `json:"address"`
 	Model   string `json:"model,omitempty"`
 	ID      string `json:"id,omitempty"`
 }
 
-// errNoMulticast: nothing to browse on (no interface that is up, can multicast and has IPv4).
-var errNoMulticast = errors.New("no network interface that is up and can multicast has an IPv4 address: connect to the Homey's network")
+// ErrNoMulticast is the error of [Discover] on a machine with nothing to browse on: no network
+// interface is up, can multicast and has an IPv4 address.
+var ErrNoMulticast = errors.New("no network interface that is up and can multicast has an IPv4 address: connect to the Homey's network")
 
-// discoverHomeys browses _homey._tcp on every usable interface for timeout and returns what
-// answered, sorted by name. Nothing answering is an empty list, not an error.
-func discoverHomeys(ctx context.Context, timeout time.Duration) ([]discovered, error) {
+// Discover browses [DiscoverService] on every network interface that is up, can multicast and
+// has an IPv4 address, for timeout, and returns the Homeys that answered with an IPv4 address,
+// sorted by name (case-insensitive), then address; each name and address once. Nothing
+// answering is an empty list, not an error. With no such interface the error is
+// [ErrNoMulticast]; when the browse failed on every interface (e.g. no route for multicast) the
+// error names each interface and why, on one line. A cancelled ctx returns at once with ctx's
+// error.
+func Discover(ctx context.Context, timeout time.Duration) ([]Discovered, error) {
 	ifaces, err := multicastInterfaces()
 	if err != nil {
 		return nil, err
@@ -61,7 +69,7 @@ func discoverHomeys(ctx context.Context, timeout time.Duration) ([]discovered, e
 		go func(ifi net.Interface) {
 			defer wg.Done()
 			err := mdns.QueryContext(ctx, &mdns.QueryParam{
-				Service:             discoverService,
+				Service:             DiscoverService,
 				Domain:              "local",
 				Timeout:             timeout,
 				Interface:           &ifi,
@@ -73,7 +81,10 @@ func discoverHomeys(ctx context.Context, timeout time.Duration) ([]discovered, e
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				msg := firstLine(err)
+				msg := err.Error()
+				if i := strings.IndexAny(msg, "\r\n"); i >= 0 {
+					msg = msg[:i]
+				}
 				if strings.Contains(msg, "multicast udp port") {
 					// The library joins the group along the system's multicast route.
 					msg = "cannot join the mDNS group 224.0.0.251 (no default route? then add one for 224.0.0.0/4 on the Homey's network)"
@@ -102,7 +113,7 @@ func discoverHomeys(ctx context.Context, timeout time.Duration) ([]discovered, e
 		}
 	}
 	seen := map[string]bool{}
-	var found []discovered
+	var found []Discovered
 	for _, e := range answers {
 		d, good := fromEntry(e)
 		if !good {
@@ -129,7 +140,7 @@ func discoverHomeys(ctx context.Context, timeout time.Duration) ([]discovered, e
 		return found[i].Address < found[j].Address
 	})
 	if found == nil {
-		found = []discovered{} // --json prints [], not null
+		found = []Discovered{} // --json prints [], not null
 	}
 	return found, nil
 }
@@ -157,7 +168,7 @@ func multicastInterfaces() ([]net.Interface, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, errNoMulticast
+		return nil, ErrNoMulticast
 	}
 	return out, nil
 }
@@ -176,9 +187,9 @@ func hostID(host string) string {
 
 // fromEntry turns an answer into a row; an answer without an IPv4 address is of no use to
 // `local add` and is dropped.
-func fromEntry(e *mdns.ServiceEntry) (discovered, bool) {
+func fromEntry(e *mdns.ServiceEntry) (Discovered, bool) {
 	if e == nil || e.AddrV4 == nil || e.AddrV4.To4() == nil {
-		return discovered{}, false
+		return Discovered{}, false
 	}
 	txt := map[string]string{}
 	for _, f := range e.InfoFields {
@@ -188,7 +199,7 @@ func fromEntry(e *mdns.ServiceEntry) (discovered, bool) {
 			txt[k] = strings.TrimSpace(v)
 		}
 	}
-	d := discovered{Name: clean(txt["name"]), Model: clean(txt["model"]), ID: clean(txt["id"])}
+	d := Discovered{Name: clean(txt["name"]), Model: clean(txt["model"]), ID: clean(txt["id"])}
 	if d.Name == "" {
 		d.Name = clean(instanceName(e.Name))
 	}

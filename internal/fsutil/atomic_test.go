@@ -1,4 +1,4 @@
-package auth
+package fsutil
 
 import (
 	"os"
@@ -10,7 +10,7 @@ import (
 
 // A writer killed between creating its temp file and renaming it leaves the temp file behind.
 // The next write removes such files once they are old enough not to be another process's write
-// in flight; the file store, whose writers hold a lock, removes them all (they hold secrets).
+// in flight; a writer that holds a lock removes them all (a file store's hold secrets).
 
 func writeFiles(t *testing.T, dir string, age time.Duration, names ...string) {
 	t.Helper()
@@ -51,18 +51,20 @@ func TestWriteFileAtomicRemovesAbandonedTemps(t *testing.T) {
 	if got := dirNames(t, dir); !slices.Equal(got, want) {
 		t.Errorf("folder after the write = %q, want %q", got, want)
 	}
+	fi, err := os.Stat(filepath.Join(dir, "config.json"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("config.json: %v, %v; want mode 0600", fi, err)
+	}
 }
 
-func TestFileStoreRemovesAllAbandonedTemps(t *testing.T) {
+func TestWriteFileAtomicLockedRemovesAllTemps(t *testing.T) {
 	dir := t.TempDir()
-	f := &FileStore{Path: filepath.Join(dir, "secrets.json")}
-	writeFiles(t, dir, 0, ".secrets.json.tmp-1")
-	writeFiles(t, dir, time.Hour, ".secrets.json.tmp-2")
-	if err := f.Set("token", "v"); err != nil {
+	writeFiles(t, dir, 0, ".secrets.json.tmp-1", ".config.json.tmp-2")
+	writeFiles(t, dir, time.Hour, ".secrets.json.tmp-3")
+	if err := WriteFileAtomicLocked(filepath.Join(dir, "secrets.json"), []byte("{}\n")); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"secrets.json", "secrets.json.lock"}
-	if got := dirNames(t, dir); !slices.Equal(got, want) {
+	if got, want := dirNames(t, dir), []string{".config.json.tmp-2", "secrets.json"}; !slices.Equal(got, want) {
 		t.Errorf("folder after the write = %q, want %q", got, want)
 	}
 }
