@@ -6,9 +6,10 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/spf13/cobra"
+
 	"github.com/homeytray/homeytray/homey/homeytest"
 	"github.com/homeytray/homeytray/tray"
-	"github.com/spf13/cobra"
 )
 
 // demoRedirectURI is the demo's loopback callback: not the default port, so a demo never clashes

@@ -9,10 +9,11 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/homeytray/homeytray/homey"
-	"github.com/homeytray/homeytray/tray"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/tray"
 )
 
 // devicesOptions are the flags of `devices`.

@@ -6,8 +6,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/homeytray/homeytray/homey"
 	"github.com/spf13/cobra"
+
+	"github.com/homeytray/homeytray/homey"
 )
 
 // discoverOptions are the flags of `discover`.

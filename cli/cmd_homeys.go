@@ -8,9 +8,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
-	"github.com/spf13/cobra"
 )
 
 // refreshHomeys asks /user/me for the account and its Homeys and keeps the answer in the config.

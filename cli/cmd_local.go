@@ -8,8 +8,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/homeytray/homeytray/homey"
 	"github.com/spf13/cobra"
+
+	"github.com/homeytray/homeytray/homey"
 )
 
 func newCmdLocal(a *app) *cobra.Command {

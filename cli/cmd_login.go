@@ -8,11 +8,12 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/spf13/cobra"
+	"golang.org/x/oauth2"
+
 	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
 	"github.com/homeytray/homeytray/internal/fsutil"
-	"github.com/spf13/cobra"
-	"golang.org/x/oauth2"
 )
 
 // loginOptions are the flags of `login`.

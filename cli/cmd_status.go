@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
-	"github.com/spf13/cobra"
 )
 
 // statusReport is what `status --json` prints. It names tokens and their lifetimes, never their values.

@@ -7,9 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/homeytray/homeytray/homey"
 	"github.com/homeytray/homeytray/tray"
-	"github.com/spf13/cobra"
 )
 
 var tokenFormats = []string{"raw", "header", "json", "env", "curl"}

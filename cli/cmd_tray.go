@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/homeytray/homeytray/tray"
 	"github.com/spf13/cobra"
+
+	"github.com/homeytray/homeytray/tray"
 )
 
 func newCmdTray(a *app) *cobra.Command {

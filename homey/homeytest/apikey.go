@@ -87,6 +87,8 @@ func scopeFor(r *http.Request) string {
 	return ""
 }
 
+// hasScope is the emulator's own reading of scopes, deliberately not homey.HasScope: a shared
+// mistake would pass both sides of the tests.
 // hasScope: scopes grants need itself or through a parent ("homey" grants everything,
 // "homey.device" grants "homey.device.readonly").
 func hasScope(scopes []string, need string) bool {
