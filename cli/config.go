@@ -54,10 +54,12 @@ type ConfigError struct {
 	Err  error
 }
 
+// Error names the file and the fix.
 func (e *ConfigError) Error() string {
 	return fmt.Sprintf("config file %s is not valid JSON (%v): fix or remove it", e.Path, e.Err)
 }
 
+// Unwrap returns the parse error.
 func (e *ConfigError) Unwrap() error { return e.Err }
 
 // loadConfig reads path; a missing file is an empty config.
