@@ -325,7 +325,7 @@ func TestKillAnywhereInRefresh(t *testing.T) {
 
 // checkConfigWhole: config.json is absent or a config the app reads, and no temp file of an
 // interrupted write is left next to it.
-func (e *testEnv) checkConfigWhole(t *testing.T) *Config {
+func (e *testEnv) checkConfigWhole(t *testing.T) *configFile {
 	t.Helper()
 	path := filepath.Join(e.configDir(), "config.json")
 	c, err := loadConfig(path)

@@ -25,20 +25,21 @@ import (
 // test process, with the real Secret Service (gnome-keyring on a private bus) and, for the
 // sign-in, real headless Chromium. `make test` provides all of it (.ci/desktop.sh).
 
-var binary string // built once by TestMain
+var (
+	binary     string // built once by TestMain
+	moduleRoot string // the folder of go.mod (the tests run in e2e/), set by TestMain
+)
 
 func TestMain(m *testing.M) {
 	if os.Getenv(mdnsResponderEnv) != "" { // the discovery test's helper process (discover_test.go)
 		os.Exit(mdnsResponderMain())
 	}
-	// `go test -fuzz` runs no test that needs the binary, and starts this TestMain again in every
-	// fuzz worker: a build there delays the workers until the fuzzer's deadline passes
-	// ("context deadline exceeded").
-	for _, arg := range os.Args[1:] {
-		if strings.HasPrefix(arg, "-test.fuzz") {
-			os.Exit(m.Run())
-		}
+	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "find the module root: go list -m:", err)
+		os.Exit(1)
 	}
+	moduleRoot = strings.TrimSpace(string(root))
 	dir, err := os.MkdirTemp("", "homeytray-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -46,6 +47,7 @@ func TestMain(m *testing.M) {
 	}
 	binary = filepath.Join(dir, "homeytray")
 	build := exec.Command("go", "build", "-trimpath", "-o", binary, ".")
+	build.Dir = moduleRoot
 	build.Env = append(os.Environ(), "CGO_ENABLED=0") // as `make build` does: a static binary starts faster
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {

@@ -51,7 +51,7 @@ func privateBus(t *testing.T) (bus, dir string) {
 	}
 	bus = "unix:path=" + filepath.Join(run, "bus")
 	// A copy of the harness's bus config: a test may change it and have the bus reload it.
-	base, err := os.ReadFile(".ci/session-bus.conf")
+	base, err := os.ReadFile(filepath.Join(moduleRoot, ".ci", "session-bus.conf"))
 	if err != nil {
 		t.Fatal(err)
 	}
