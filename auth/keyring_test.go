@@ -151,7 +151,7 @@ func TestKeyringErrorMessages(t *testing.T) {
 		err  *KeychainError
 		want string
 	}{
-		{&KeychainError{Op: "get", Kind: Locked}, "is locked"},
+		{&KeychainError{Op: "get", Kind: Locked}, lockedFix}, // per OS: "is locked: …", "refused access: …"
 		{&KeychainError{Op: "get", Kind: Timeout, Err: &timeoutError{2 * time.Second}}, "did not answer within 2s"},
 		{&KeychainError{Op: "get", Kind: Timeout}, "did not answer within 3s"},
 		{&KeychainError{Op: "set", Kind: Other, Err: errors.New("boom\nsecond line")}, "failed (set): boom second line"},
