@@ -30,6 +30,7 @@ func startProvider(t *testing.T, provider string) string {
 		"keepassxc":         {"keepassxc", "keepassxc-cli", "/usr/bin/python3"},
 		"keepassxc-nogroup": {"keepassxc", "keepassxc-cli"},
 		"kwallet":           {"kwalletd5"},
+		"kwallet-nowallet":  {"kwalletd5"},
 		"gnome-keyring":     {"gnome-keyring-daemon"},
 	}[provider]
 	var missing []string
@@ -155,5 +156,18 @@ func TestKeePassXCWithoutAnExposedGroup(t *testing.T) {
 	}
 	if lines := strings.Count(msg, "\n") + 1; lines > 2 {
 		t.Errorf("login printed %d lines", lines)
+	}
+}
+
+// KWallet before its first wallet: no collection either; one line naming KWallet and the fix.
+func TestKWalletWithoutAWallet(t *testing.T) {
+	bus := startProvider(t, "kwallet-nowallet")
+	e := newTestEnv(t, false)
+	e.setenv("DBUS_SESSION_BUS_ADDRESS=" + bus)
+	r := e.run("", "login", "--no-browser")
+	msg := strings.TrimSpace(r.stderr)
+	if r.code != exitError || !strings.Contains(msg, "KWallet's Secret Service has no wallet") ||
+		strings.Contains(msg, "locked") || strings.Contains(msg, "authorise") {
+		t.Errorf("login: exit %d, %q; want exit %d and one line naming KWallet's fix", r.code, msg, exitError)
 	}
 }

@@ -6,6 +6,7 @@
 #   secret-provider.sh keepassxc DIR          a new database with an exposed group (unlocked)
 #   secret-provider.sh keepassxc-nogroup DIR  a new database with Secret Service on, no group exposed
 #   secret-provider.sh kwallet DIR            kwalletd5 with the committed empty-password wallet
+#   secret-provider.sh kwallet-nowallet DIR   kwalletd5 with its Secret Service API on, no wallet yet
 # DIR is the provider's own HOME (config, data). What each needs is in TESTING.md, "Other Secret
 # Service providers, headless". The python is Debian's (/usr/bin/python3: python3-pykeepass).
 set -euo pipefail
@@ -65,12 +66,14 @@ EOF
   fi
   exec keepassxc --pw-stdin "$dir/homeytray.kdbx" <<<"$pw"
   ;;
-kwallet)
+kwallet|kwallet-nowallet)
   # A wallet is made by kwalletd's creation dialog, once; the committed one (created under Xvfb
   # with xdotool: "Classic, blowfish" → Finish → empty password → OK) has an empty password, which
   # go-keyring's Unlock opens without a prompt.
   mkdir -p "$XDG_DATA_HOME/kwalletd"
-  cp "$ci/kwallet/kdewallet.kwl" "$ci/kwallet/kdewallet.salt" "$XDG_DATA_HOME/kwalletd/"
+  if [ "$provider" = kwallet ]; then
+    cp "$ci/kwallet/kdewallet.kwl" "$ci/kwallet/kdewallet.salt" "$XDG_DATA_HOME/kwalletd/"
+  fi
   cat >"$XDG_CONFIG_HOME/kwalletrc" <<'EOF'
 [Wallet]
 Enabled=true
