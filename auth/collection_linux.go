@@ -62,7 +62,10 @@ func ownCollection(op, service, user, pass string) (value string, handled bool, 
 func ssCall(conn *dbus.Conn, op, service, user, pass string) (string, bool, error) {
 	col, err := chooseCollection(conn)
 	if err != nil {
-		return "", true, err
+		if _, ok := noCollectionMessage(err); ok {
+			return "", true, err
+		}
+		return "", false, nil // the service cannot be asked either: go-keyring's error stands
 	}
 	if col == "" {
 		return "", false, nil // the login collection: go-keyring used the right one
