@@ -5,6 +5,8 @@
 # StatusNotifierWatcher and desktop-file-validate (the autostart entry).
 # `deps.sh screenshot` also installs what `make screenshot` needs: xfce4-panel (a real tray
 # host), xdotool (the mouse) and ImageMagick (the picture).
+# KeePassXC, python3-pykeepass and kwalletd5 (the other Secret Service providers).
+# Wine (make test-wine): wine, wine64, mingw binutils, xdotool and ImageMagick.
 # Node.js/npm come with the machine; the conformance test installs homey-api itself.
 set -euo pipefail
 need=()
@@ -19,9 +21,21 @@ command -v dunst >/dev/null || need+=(dunst)
 command -v xclip >/dev/null || need+=(xclip)
 command -v status-notifier-watcher >/dev/null || need+=(haskell-status-notifier-item-utils)
 command -v desktop-file-validate >/dev/null || need+=(desktop-file-utils)
+# The other Secret Service providers (e2e/secretservice_providers_test.go, .ci/secret-provider.sh):
+# KeePassXC with Debian's python3-pykeepass to expose a group of its database, and KWallet.
+command -v keepassxc >/dev/null || need+=(keepassxc)
+/usr/bin/python3 -c 'import pykeepass' 2>/dev/null || need+=(python3-pykeepass)
+command -v kwalletd5 >/dev/null || need+=(libkf5wallet-bin)
+# make test-wine (.ci/wine.sh): the Windows build under Wine, a linker for its test-only
+# bcryptprimitives.dll, and the tray's mouse and screenshot.
+command -v wine >/dev/null || need+=(wine)
+[ -x /usr/lib/wine/wine64 ] || need+=(wine64)
+command -v x86_64-w64-mingw32-ld >/dev/null || need+=(binutils-mingw-w64-x86-64)
+command -v xdotool >/dev/null || need+=(xdotool)
+[ -x /usr/bin/import ] || need+=(imagemagick)
 if [ "${1:-}" = screenshot ]; then
   command -v xfce4-panel >/dev/null || need+=(xfce4-panel)
-  command -v xdotool >/dev/null || need+=(xdotool)
+  command -v xdotool >/dev/null || need+=(xdotool) # also for Wine, above
   # /usr/bin: some machines have a stand-in `convert` elsewhere on PATH.
   [ -x /usr/bin/convert ] || need+=(imagemagick)
 fi

@@ -63,20 +63,6 @@ func checkMode(t *testing.T, path string, want os.FileMode) {
 	}
 }
 
-func TestFileStoreRewritesLooseModeTo0600(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("no Unix modes")
-	}
-	f := &FileStore{Path: filepath.Join(t.TempDir(), "s.json")}
-	if err := os.WriteFile(f.Path, []byte(`{"k":"v"}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Set("k2", "v2"); err != nil {
-		t.Fatal(err)
-	}
-	checkMode(t, f.Path, 0o600)
-}
-
 func TestFileStoreCorruptFileIsNeverRewritten(t *testing.T) {
 	for _, content := range []string{`{"token": "abc`, `["a"]`, `{"n": 1}`, "null", "garbage"} {
 		f := &FileStore{Path: filepath.Join(t.TempDir(), "secrets.json")}

@@ -46,10 +46,16 @@ func (goKeyring) Get(s, u string) (string, error) {
 	if v, handled, err := fastGet(s, u); handled {
 		return v, err
 	}
-	return keyring.Get(s, u)
+	return withOwnCollection("get", s, u, "", func() (string, error) { return keyring.Get(s, u) })
 }
-func (goKeyring) Set(s, u, p string) error { return keyring.Set(s, u, p) }
-func (goKeyring) Delete(s, u string) error { return keyring.Delete(s, u) }
+func (goKeyring) Set(s, u, p string) error {
+	_, err := withOwnCollection("set", s, u, p, func() (string, error) { return "", keyring.Set(s, u, p) })
+	return err
+}
+func (goKeyring) Delete(s, u string) error {
+	_, err := withOwnCollection("delete", s, u, "", func() (string, error) { return "", keyring.Delete(s, u) })
+	return err
+}
 
 // Name returns the name of the OS keychain, e.g. "Secret Service".
 func (k *Keyring) Name() string { return backendName }

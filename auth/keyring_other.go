@@ -22,6 +22,9 @@ const (
 // classifyOS sorts the errors seen from go-keyring and godbus (TESTING.md
 // §4.2 has the real texts); 0 means "no rule matched".
 func classifyOS(err error) KeychainErrorKind {
+	if _, ok := noCollectionMessage(err); ok {
+		return Unavailable // a provider with no collection (collection_linux.go)
+	}
 	if noSessionBus(err) {
 		return Unavailable
 	}
@@ -90,6 +93,9 @@ func noSessionBus(err error) bool {
 }
 
 func unavailableMessage(err error) string {
+	if msg, ok := noCollectionMessage(err); ok {
+		return msg
+	}
 	if err != nil && noSessionBus(err) {
 		return "no D-Bus session bus for the Secret Service keychain: run inside a desktop session " +
 			"(DBUS_SESSION_BUS_ADDRESS must be set), or use --insecure-file-store"

@@ -91,6 +91,10 @@ func NewCommand(v Version) *cobra.Command {
 // Usage and help come from the flags themselves; errors are returned to Main, which alone turns
 // them into words and an exit code.
 func newRootCmd(a *app) *cobra.Command {
+	// cobra refuses to run on Windows when Explorer started the process ("This is a command line
+	// tool…"), but a double click and the Run key (autostart) start the tray exactly that way.
+	// Found by the Wine test (.ci/wine.sh), where `explorer /desktop` starts the tray.
+	cobra.MousetrapHelpText = ""
 	root := &cobra.Command{
 		Use:   "homeytray",
 		Short: "A fresh Homey API bearer token, one command away",

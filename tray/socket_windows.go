@@ -47,7 +47,28 @@ func Listen(path string) (net.Listener, error) {
 		}
 		return nil, fmt.Errorf("listen on the tray pipe: %w", err)
 	}
+	consumePlaceholder(path)
 	return l, nil
+}
+
+// consumePlaceholder connects once to the pipe instance that winio.ListenPipe keeps so that the
+// name exists between accepts, and hangs up. That instance is opened with SYNCHRONIZE access
+// only, which on Windows 10 leaves it disconnected (clients get ERROR_PIPE_BUSY and retry until
+// a real instance is there). On Windows 7 and Wine it accepts a client nobody ever serves: the
+// first `homeytray token` after each tray start hung until its deadline (31 s in the CLI) and
+// failed (go-winio issues #173 and #313). Here no Accept has run yet, so the placeholder is the
+// only instance: where it accepts, this connection takes it (a hung-up instance is never
+// handed to another client); where it does not, the open fails at once with ERROR_PIPE_BUSY
+// and there is nothing to do. One open, no waiting: CreateFile, not winio's retrying dial.
+func consumePlaceholder(path string) {
+	p, err := windows.UTF16PtrFromString(path)
+	if err != nil {
+		return
+	}
+	h, err := windows.CreateFile(p, windows.GENERIC_READ|windows.GENERIC_WRITE, 0, nil, windows.OPEN_EXISTING, 0, 0)
+	if err == nil {
+		windows.CloseHandle(h)
+	}
 }
 
 func dial(ctx context.Context, path string) (net.Conn, error) {

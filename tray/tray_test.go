@@ -8,7 +8,6 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -192,12 +191,17 @@ func TestViewFromSink(t *testing.T) {
 }
 
 func TestRunRefusesSecondTray(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "homeytray.sock")
+	path := testSocket(t)
 	l, err := Listen(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	// The first tray serves, as a real one does: on Windows a second tray is found by its
+	// answer (Wine, unlike Windows, lets a second listener create the same pipe name).
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, l, func(context.Context, Request) Answer { return Answer{PID: 1} }) }()
+	defer func() { cancel(); <-served }()
 	// Run must return before it starts systray (which would take over this process).
 	err = Run(context.Background(), Options{Core: newRefreshCore(), Socket: path})
 	if !errors.Is(err, ErrAlreadyRunning) {

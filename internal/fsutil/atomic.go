@@ -50,7 +50,7 @@ func writeFileAtomic(path string, data []byte, staleAfter time.Duration) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), path)
+		err = replaceFile(tmp.Name(), path) // not os.Rename: Windows refuses while a reader has path open
 	}
 	if err == nil {
 		removeStaleTemps(path, staleAfter)
