@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 # Fuzz/bench knobs
 BENCHTIME ?= 40x
 
-.PHONY: all build build-linux build-windows cross test test-wine deps demo bench vet clean icons winres package-linux package-darwin screenshot bench-compare fuzz man
+.PHONY: all build build-linux build-windows cross test test-wine deps demo bench vet clean icons winres package-linux package-darwin screenshot bench-compare fuzz man dist test-packages
 
 all: build
 
@@ -31,6 +31,7 @@ test: deps vet cross
 	bash .ci/desktop.sh $(GO) test -race -count=1 -timeout 15m ./...
 	$(MAKE) test-wine
 	$(MAKE) fuzz
+	$(MAKE) test-packages
 
 # The Windows build for real, under Wine on Xvfb (about 45 s warm): the Windows unit tests, then
 # the .exe's commands, the Credential Manager and the tray (.ci/wine.sh; log in bin/wine-log/).
@@ -108,6 +109,25 @@ package-linux: build-linux
 	install -Dm755 $(BIN) dist/linux/usr/bin/homeytray
 	install -Dm644 build/linux/homeytray.desktop dist/linux/usr/share/applications/homeytray.desktop
 	install -Dm644 build/linux/homeytray.png dist/linux/usr/share/icons/hicolor/256x256/apps/homeytray.png
+
+# Release files in dist/: for linux amd64/arm64/armv7 and windows amd64/arm64 the binary (the
+# build line above, LDFLAGS included) in a .tar.gz / .zip with README.md and LICENSE; .deb and
+# .rpm packages for Linux (nfpm, linked into internal/dist only) with the desktop entry, icons,
+# man pages, completions and the systemd user unit of `homeytray serve`; SHA256SUMS.
+# The helpers are built as the linux/amd64 binary is (CGO_ENABLED=0 -trimpath): one compile of
+# the packages serves both, which matters on a cold build cache.
+dist:
+	rm -rf dist
+	CGO_ENABLED=0 $(GO) run -trimpath ./internal/mangen dist/.man $(VERSION)
+	CGO_ENABLED=0 $(GO) run -trimpath ./internal/dist -out dist -man dist/.man -version '$(VERSION)' -date '$(DATE)' -ldflags '$(LDFLAGS)'
+	rm -rf dist/.man
+
+# The packages as a user gets them (.ci/packages.sh): lintian, dpkg -i / -r on this machine,
+# --version, desktop-file-validate, man, bash completion, systemd-analyze; rpm -qpl; the
+# archives' lists and SHA256SUMS. Installs what it needs (Debian, as root): deps.sh packages.
+test-packages: dist
+	bash .ci/deps.sh packages
+	bash .ci/packages.sh dist
 
 # On a Mac only: fyne.io/systray needs cgo there.
 package-darwin:

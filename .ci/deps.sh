@@ -7,6 +7,8 @@
 # host), xdotool (the mouse) and ImageMagick (the picture).
 # KeePassXC, python3-pykeepass and kwalletd5 (the other Secret Service providers).
 # Wine (make test-wine): wine, wine64, mingw binutils, xdotool and ImageMagick.
+# `deps.sh packages` installs what `make test-packages` needs: lintian, rpm (rpm -qpl), man-db
+# (man -w), systemd (systemd-analyze) and unzip (unzip -Z1).
 # Node.js/npm come with the machine; the conformance test installs homey-api itself.
 set -euo pipefail
 need=()
@@ -33,11 +35,19 @@ command -v wine >/dev/null || need+=(wine)
 command -v x86_64-w64-mingw32-ld >/dev/null || need+=(binutils-mingw-w64-x86-64)
 command -v xdotool >/dev/null || need+=(xdotool)
 [ -x /usr/bin/import ] || need+=(imagemagick)
+[ -f /usr/share/bash-completion/bash_completion ] || need+=(bash-completion) # the completion test sources it, as a shell does
 if [ "${1:-}" = screenshot ]; then
   command -v xfce4-panel >/dev/null || need+=(xfce4-panel)
   command -v xdotool >/dev/null || need+=(xdotool) # also for Wine, above
   # /usr/bin: some machines have a stand-in `convert` elsewhere on PATH.
   [ -x /usr/bin/convert ] || need+=(imagemagick)
+fi
+if [ "${1:-}" = packages ]; then
+  command -v lintian >/dev/null || need+=(lintian)
+  command -v rpm >/dev/null || need+=(rpm)
+  command -v man >/dev/null || need+=(man-db)
+  command -v systemd-analyze >/dev/null || need+=(systemd)
+  command -v unzip >/dev/null || need+=(unzip)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then

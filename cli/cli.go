@@ -162,6 +162,7 @@ on the command line and to scripts. With no command it runs the tray.`,
 		{"use", newCmdLocal(a)},
 		{"use", newCmdDiscover(a, nil)},
 		{"app", newCmdTray(a)},
+		{"app", newCmdServe(a)},
 		{"app", newCmdAutostart(a, nil)},
 		{"app", newCmdDemo(a)},
 	} {

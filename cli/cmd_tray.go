@@ -40,18 +40,9 @@ func (a *app) runTray(ctx context.Context) error {
 	if a.demo {
 		title = "homeytray (demo)"
 	}
-	a.memBearers = &memBearerCache{}
-	// The tray refreshes in the background, well ahead of expiry (about 92% into Athom's 61-minute
-	// tokens), so that a script asking it never waits for a refresh.
-	a.margin = 5 * time.Minute
-	err = tray.Run(ctx, tray.Options{
-		Core:           &trayCore{a: a},
-		Title:          title,
-		ClipboardClear: clear,
-		Autostart:      a.autostart(),
-		Socket:         sock,
-		Logf:           func(format string, args ...any) { fmt.Fprintf(a.stderr, "homeytray: "+format+"\n", args...) },
-	})
+	o := a.background(sock)
+	o.Title, o.ClipboardClear, o.Autostart = title, clear, a.autostart()
+	err = tray.Run(ctx, o)
 	if errors.Is(err, tray.ErrAlreadyRunning) {
 		fmt.Fprintln(a.stderr, "homeytray: the tray is already running.")
 		return nil
@@ -97,4 +88,17 @@ func autostartRun(a *app, what string) error {
 		fmt.Fprintln(a.stdout, "The tray does not start when you log in.")
 	}
 	return nil
+}
+
+// background makes this app the one process that refreshes (the tray, or serve): bearers kept in
+// memory, and the Athom token renewed well ahead of expiry (about 92% into Athom's 61-minute
+// tokens), so that a script asking it never waits for a refresh.
+func (a *app) background(sock string) tray.Options {
+	a.memBearers = &memBearerCache{}
+	a.margin = 5 * time.Minute
+	return tray.Options{
+		Core:   &trayCore{a: a},
+		Socket: sock,
+		Logf:   func(format string, args ...any) { fmt.Fprintf(a.stderr, "homeytray: "+format+"\n", args...) },
+	}
 }

@@ -1,0 +1,49 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/homeytray/homeytray/tray"
+)
+
+func newCmdServe(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Keep the sign-in fresh and answer scripts, with no tray icon",
+		Long: `Runs what the tray runs in the background, without the icon: it keeps the sign-in fresh and
+answers token and devices over the local socket, for a Raspberry Pi or a server. It runs until
+it is stopped (Ctrl-C, SIGTERM) and says on stderr what changes, one line each. Only one tray
+or serve runs per user. The packages' systemd user unit runs it:
+systemctl --user enable --now homeytray.`,
+		Example: `  homeytray serve
+  systemctl --user enable --now homeytray`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runServe(cmd.Context()) },
+	}
+}
+
+// runServe is runTray without the icon (tray.Headless): the same core, refresh margin and
+// in-memory bearers (background).
+func (a *app) runServe(ctx context.Context) error {
+	if _, err := a.config(); err != nil {
+		return err
+	}
+	sock, err := tray.SocketPath(a.appName())
+	if err != nil {
+		return err
+	}
+	err = tray.Headless(ctx, a.background(sock))
+	switch {
+	case errors.Is(err, tray.ErrAlreadyRunning):
+		fmt.Fprintln(a.stderr, "homeytray: the tray (or serve) is already running.")
+		return nil
+	case err != nil:
+		return err
+	}
+	fmt.Fprintln(a.stderr, "homeytray: stopped")
+	return nil
+}

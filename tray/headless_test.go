@@ -1,0 +1,140 @@
+package tray
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/homeytray/homeytray/homey"
+	"golang.org/x/oauth2"
+)
+
+// syncCore makes fakeCore safe for the refresher and the socket calling it at once.
+type syncCore struct {
+	mu sync.Mutex
+	f  *fakeCore
+}
+
+func (c *syncCore) lock() func() { c.mu.Lock(); return c.mu.Unlock }
+
+func (c *syncCore) Account(ctx context.Context) (Account, error) {
+	defer c.lock()()
+	return c.f.Account(ctx)
+}
+func (c *syncCore) AccessToken(ctx context.Context) (*oauth2.Token, error) {
+	defer c.lock()()
+	return c.f.AccessToken(ctx)
+}
+func (c *syncCore) Bearer(ctx context.Context, id string) (*homey.Bearer, error) {
+	defer c.lock()()
+	return c.f.Bearer(ctx, id)
+}
+func (c *syncCore) Homeys(ctx context.Context) ([]homey.Homey, string, error) {
+	defer c.lock()()
+	return c.f.Homeys(ctx)
+}
+func (c *syncCore) Select(id string) error { defer c.lock()(); return c.f.Select(id) }
+func (c *syncCore) Devices(ctx context.Context, id string) (map[string]homey.Device, map[string]homey.Zone, error) {
+	defer c.lock()()
+	return c.f.Devices(ctx, id)
+}
+func (c *syncCore) Login(ctx context.Context) error  { defer c.lock()(); return c.f.Login(ctx) }
+func (c *syncCore) Logout(ctx context.Context) error { defer c.lock()(); return c.f.Logout(ctx) }
+func (c *syncCore) Reload() error                    { defer c.lock()(); return c.f.Reload() }
+
+func (c *syncCore) bearerCalls() int { defer c.lock()(); return len(c.f.bearerOf) }
+
+// TestHeadless: the refresh runs (the selected Homey's bearer is fetched ahead), the socket
+// answers token and ping from this process, a second Headless or tray is refused by the same
+// lock, the log says who is signed in and which Homey is selected and never a token, and
+// cancelling ctx ends it with nil and frees the socket.
+func TestHeadless(t *testing.T) {
+	core := &syncCore{f: newFakeCore()}
+	sock := filepath.Join(t.TempDir(), "homeytray.sock")
+	var log logLines
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- Headless(ctx, Options{Core: core, Socket: sock, Logf: log.logf}) }()
+
+	waitFor(t, func() bool { return core.bearerCalls() > 0 }, "the background refresh to fetch the bearer")
+	ping, err := Ask(t.Context(), sock, Request{Op: "ping"})
+	if err != nil || ping.PID != os.Getpid() {
+		t.Fatalf("ping = %+v, %v; want this process's pid", ping, err)
+	}
+	tok, err := Ask(t.Context(), sock, Request{Op: "token"})
+	if err != nil || tok.Token != "fake-bearer-h-home" {
+		t.Fatalf("token = %+v, %v", tok, err)
+	}
+	if err := Headless(t.Context(), Options{Core: core, Socket: sock}); !errors.Is(err, ErrAlreadyRunning) {
+		t.Fatalf("second Headless = %v, want ErrAlreadyRunning", err)
+	}
+	if err := Run(t.Context(), Options{Core: core, Socket: sock}); !errors.Is(err, ErrAlreadyRunning) {
+		t.Fatalf("tray beside Headless = %v, want ErrAlreadyRunning", err)
+	}
+	waitFor(t, func() bool { return len(log.all()) >= 3 }, "three log lines")
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Headless = %v after cancel, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Headless did not return after cancel")
+	}
+	lines := log.all()
+	for _, want := range []string{"serving scripts on " + sock, "signed in as Ada", "selected Homey: Home (h-home)"} {
+		if !slices.Contains(lines, want) {
+			t.Errorf("log %q lacks %q", lines, want)
+		}
+	}
+	for _, l := range lines {
+		if strings.Contains(l, "fake-") {
+			t.Errorf("log line %q holds a token", l)
+		}
+	}
+	if _, err := Ask(t.Context(), sock, Request{Op: "ping"}); !errors.Is(err, ErrNoTray) {
+		t.Errorf("ping after stop = %v, want ErrNoTray", err)
+	}
+}
+
+// TestHeadlessLog: each change of state is said once; an attention incident's note, which
+// points to the tray menu, is not repeated.
+func TestHeadlessLog(t *testing.T) {
+	s := &logSink{}
+	var log logLines
+	s.logf = log.logf
+	s.signedOut()
+	s.signedOut()
+	s.attention(errors.New("keychain locked"))
+	s.attention(errors.New("keychain locked"))
+	s.note(attentionNote(errors.New("keychain locked")))
+	s.healthy()
+	want := []string{"not signed in: run 'homeytray login'", "sign-in needs attention: keychain locked", "the sign-in works again"}
+	if got := log.all(); !slices.Equal(got, want) {
+		t.Errorf("log = %q, want %q", got, want)
+	}
+}
+
+func TestHeadlessNeedsSocket(t *testing.T) {
+	if err := Headless(t.Context(), Options{Core: newFakeCore()}); err == nil {
+		t.Error("Headless without a socket did not fail")
+	}
+}
+
+func waitFor(t *testing.T, ok func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
