@@ -38,31 +38,6 @@ func testPipe(t *testing.T) string {
 	return fmt.Sprintf(`\\.\pipe\homeytray-test-%d-%d`, os.Getpid(), pipeSeq.Add(1))
 }
 
-// servePipe listens on path and serves h until stop is called (or the test ends).
-func servePipe(t *testing.T, path string, h Handler) (stop func()) {
-	t.Helper()
-	l, err := Listen(path)
-	if err != nil {
-		t.Fatalf("Listen: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, l, h) }()
-	var stopped bool
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	}
-	t.Cleanup(stop)
-	return stop
-}
-
 // askOnce asks with a short deadline: an answer, or the reason there was none.
 func askOnce(path string, r Request) (Answer, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -91,7 +66,7 @@ func TestPipeFirstClientAfterStartIsAnswered(t *testing.T) {
 	path := testPipe(t)
 	for start := 1; start <= 3; start++ {
 		f := &pipeTray{}
-		stop := servePipe(t, path, f.handle)
+		stop := serveAt(t, path, f.handle)
 		a, err := askOnce(path, Request{Op: "token", Homey: "Kitchen"})
 		if err != nil || a.Token != "fake-bearer-Kitchen" {
 			t.Fatalf("start %d: the first request got %+v, %v; want the tray's answer", start, a, err)
@@ -112,7 +87,7 @@ func TestPipeFirstClientAfterStartIsAnswered(t *testing.T) {
 func TestPipeManyClients(t *testing.T) {
 	path := testPipe(t)
 	f := &pipeTray{}
-	servePipe(t, path, f.handle)
+	serveAt(t, path, f.handle)
 	const n = 8
 	errs := make(chan error, n)
 	for i := range n {
@@ -138,7 +113,7 @@ func TestPipeManyClients(t *testing.T) {
 func TestPipeSecondListenIsAlreadyRunning(t *testing.T) {
 	path := testPipe(t)
 	f := &pipeTray{}
-	servePipe(t, path, f.handle)
+	serveAt(t, path, f.handle)
 	if l, err := Listen(path); !errors.Is(err, ErrAlreadyRunning) {
 		if l != nil {
 			l.Close()
@@ -159,7 +134,7 @@ func TestPipeNoTray(t *testing.T) {
 func TestPipeBadRequestIsAnswered(t *testing.T) {
 	path := testPipe(t)
 	f := &pipeTray{}
-	servePipe(t, path, f.handle)
+	serveAt(t, path, f.handle)
 	c, err := dial(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
