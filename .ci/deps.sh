@@ -36,6 +36,7 @@ command -v x86_64-w64-mingw32-ld >/dev/null || need+=(binutils-mingw-w64-x86-64)
 command -v xdotool >/dev/null || need+=(xdotool)
 [ -x /usr/bin/import ] || need+=(imagemagick)
 [ -f /usr/share/bash-completion/bash_completion ] || need+=(bash-completion) # the completion test sources it, as a shell does
+command -v jq >/dev/null || need+=(jq) # e2e/apikeys_test.go: homeytray api | jq, the issue's own check
 if [ "${1:-}" = screenshot ]; then
   command -v xfce4-panel >/dev/null || need+=(xfce4-panel)
   command -v xdotool >/dev/null || need+=(xdotool) # also for Wine, above

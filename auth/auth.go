@@ -26,10 +26,17 @@ import (
 // ErrNotSignedIn means that the store holds no token: the user has to sign in.
 var ErrNotSignedIn = errors.New("not signed in")
 
-// ErrSignInGone means that the token endpoint refused the refresh token
-// (invalid_grant), or that a token without a refresh token was rejected. The
-// user has to sign in again. The stored secrets are not deleted.
+// ErrSignInGone means that the token endpoint refused the refresh token (any
+// 400 or 401 answer to the refresh grant: the official client never inspects
+// it, so the real code is unknown), or that a token without a refresh token was
+// rejected. The user has to sign in again. The stored secrets are not deleted.
 var ErrSignInGone = errors.New("the sign-in is no longer valid")
+
+// ErrClientRefused means that the token endpoint refused the client itself
+// (invalid_client): its id or secret is wrong, or the client was deleted. A new
+// sign-in cannot help until the client is set up again. It also matches
+// ErrSignInGone when it ended a refresh. The stored secrets are not deleted.
+var ErrClientRefused = errors.New("the token endpoint refused the client id or secret")
 
 // ErrAccessDenied means that the user refused access in the browser.
 var ErrAccessDenied = errors.New("access was denied in the browser")

@@ -95,7 +95,8 @@ func ssCall(conn *dbus.Conn, op, service, user, pass string) (string, bool, erro
 	case "delete":
 		for _, it := range items {
 			var p dbus.ObjectPath
-			if err := conn.Object(ssName, it).Call(ssItemIface+".Delete", 0).Store(&p); err != nil {
+			// An item that another process deleted after the search is deleted: that is done.
+			if err := conn.Object(ssName, it).Call(ssItemIface+".Delete", 0).Store(&p); err != nil && !itemGone(err) {
 				return "", true, err
 			}
 		}
@@ -109,7 +110,18 @@ func ssCall(conn *dbus.Conn, op, service, user, pass string) (string, bool, erro
 		defer conn.Object(ssName, session).Go("org.freedesktop.Secret.Session.Close", dbus.FlagNoReplyExpected, nil)
 		if op == "get" {
 			var s ssSecret
-			if err := conn.Object(ssName, items[0]).Call(ssItemIface+".GetSecret", 0, session).Store(&s); err != nil {
+			err := conn.Object(ssName, items[0]).Call(ssItemIface+".GetSecret", 0, session).Store(&s)
+			if err != nil && itemGone(err) {
+				// Another process deleted or replaced the item after the search: look again.
+				if err := c.Call(ssCollectionIface+".SearchItems", 0, attrs).Store(&items); err != nil {
+					return "", true, err
+				}
+				if len(items) == 0 {
+					return "", true, keyring.ErrNotFound
+				}
+				err = conn.Object(ssName, items[0]).Call(ssItemIface+".GetSecret", 0, session).Store(&s)
+			}
+			if err != nil {
 				return "", true, err
 			}
 			return string(s.Value), true, nil

@@ -42,18 +42,47 @@ type keyringBackend interface {
 
 type goKeyring struct{}
 
+// raceRetries bounds how often a read or delete looks for the item again after another process
+// deleted or replaced the one it found (itemGone).
+const raceRetries = 5
+
+// Get reads the item. go-keyring searches for the item, then reads the path it found; another
+// process may delete or replace the item in between (a Secret Service answers "No such
+// interface … on object at path …"). Then it looks again: the item is gone (ErrNotFound) or a
+// new one is there.
 func (goKeyring) Get(s, u string) (string, error) {
 	if v, handled, err := fastGet(s, u); handled {
 		return v, err
 	}
-	return withOwnCollection("get", s, u, "", func() (string, error) { return keyring.Get(s, u) })
+	return withOwnCollection("get", s, u, "", func() (string, error) {
+		v, err := keyring.Get(s, u)
+		for i := 0; i < raceRetries && err != nil && itemGone(err); i++ {
+			v, err = keyring.Get(s, u)
+		}
+		return v, err
+	})
 }
+
+// Set writes the item. go-keyring creates it with replace set, in one call to the collection:
+// no other process can come between a search and the write, and a concurrent delete either
+// runs before (the item is created anew) or after (last one wins). A race with a delete that
+// already found the old item is left to the callers' locks (the refresh and sign-in locks).
 func (goKeyring) Set(s, u, p string) error {
 	_, err := withOwnCollection("set", s, u, p, func() (string, error) { return "", keyring.Set(s, u, p) })
 	return err
 }
+
+// Delete removes the item. When the item it found vanished before the delete reached it
+// (another process deleted or replaced it), it looks again: gone is success (ErrNotFound, which
+// Keyring.Delete takes as done), a replacement is deleted in turn.
 func (goKeyring) Delete(s, u string) error {
-	_, err := withOwnCollection("delete", s, u, "", func() (string, error) { return "", keyring.Delete(s, u) })
+	_, err := withOwnCollection("delete", s, u, "", func() (string, error) {
+		err := keyring.Delete(s, u)
+		for i := 0; i < raceRetries && err != nil && itemGone(err); i++ {
+			err = keyring.Delete(s, u)
+		}
+		return "", err
+	})
 	return err
 }
 

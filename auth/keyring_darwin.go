@@ -15,6 +15,10 @@ const (
 		"security unlock-keychain) and allow access, then try again"
 )
 
+// itemGone: the security tool finds and deletes an item in one call, so no other process can
+// delete it in between; a missing item is go-keyring's ErrNotFound.
+func itemGone(error) bool { return false }
+
 // classifyOS sorts the exit status of security(1), which is the low byte of
 // the Security framework's OSStatus; 0 means "no rule matched".
 func classifyOS(err error) KeychainErrorKind {

@@ -57,6 +57,23 @@ func classifyOS(err error) KeychainErrorKind {
 	return 0
 }
 
+// itemGone reports an error of a call on an item path that no longer exists: another process
+// deleted or replaced the item after this one found it. gnome-keyring answers
+// org.freedesktop.DBus.Error.UnknownMethod `No such interface "org.freedesktop.Secret.Item" on
+// object at path …` (a delete or read) or `Object does not exist at path …` (an unlock of the
+// item); other services say UnknownObject, UnknownInterface or the Secret Service's
+// NoSuchObject.
+func itemGone(err error) bool {
+	switch dbusErrorName(err) {
+	case "org.freedesktop.DBus.Error.UnknownObject", "org.freedesktop.DBus.Error.UnknownInterface",
+		"org.freedesktop.Secret.Error.NoSuchObject":
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "No such interface") && strings.Contains(msg, "org.freedesktop.Secret.Item") ||
+		strings.Contains(msg, "Object does not exist at path") || strings.Contains(msg, "No such object")
+}
+
 // dbusErrorName is the D-Bus error name in err, "" if none. godbus hands a method call's error
 // back as a dbus.Error value (Call.Err) but builds *dbus.Error elsewhere (NewError): both count.
 func dbusErrorName(err error) string {

@@ -224,3 +224,30 @@ func TestFastGetAgreesWithGoKeyring(t *testing.T) {
 		t.Errorf("two matches must go to go-keyring")
 	}
 }
+
+// itemGoneCases are the errors of a call on an item that another process deleted meanwhile
+// (gnome-keyring's real text first) and some that are not.
+var itemGoneCases = []struct {
+	err  error
+	want bool
+}{
+	{dbus.Error{Name: "org.freedesktop.DBus.Error.UnknownMethod",
+		Body: []any{`No such interface “org.freedesktop.Secret.Item” on object at path /org/freedesktop/secrets/collection/login/12`}}, true},
+	{dbus.Error{Name: "org.freedesktop.DBus.Error.UnknownMethod",
+		Body: []any{"Object does not exist at path “/org/freedesktop/secrets/collection/login/55”"}}, true},
+	{errors.New("Object does not exist at path “/org/freedesktop/secrets/collection/login/55”"), true},
+	{&dbus.Error{Name: "org.freedesktop.DBus.Error.UnknownObject", Body: []any{"no such object"}}, true},
+	{dbus.Error{Name: "org.freedesktop.Secret.Error.NoSuchObject", Body: []any{"the item does not exist"}}, true},
+	{errors.New(`No such interface "org.freedesktop.Secret.Item" on object at path /x`), true},
+	{dbus.Error{Name: "org.freedesktop.DBus.Error.UnknownMethod", Body: []any{"No such method Frob"}}, false},
+	{dbus.Error{Name: "org.freedesktop.Secret.Error.IsLocked", Body: []any{"locked"}}, false},
+	{errors.New("data passed to Set was too big"), false},
+}
+
+func TestItemGone(t *testing.T) {
+	for _, tc := range itemGoneCases {
+		if got := itemGone(tc.err); got != tc.want {
+			t.Errorf("itemGone(%q) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}

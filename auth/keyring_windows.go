@@ -20,6 +20,11 @@ const (
 // profile has none.
 const errNoSuchLogonSession = syscall.Errno(1312)
 
+// itemGone: go-keyring's Delete reads the credential, then deletes it; another process may
+// delete it in between, and CredDelete then fails with ERROR_NOT_FOUND (not mapped to
+// ErrNotFound by go-keyring). Looking again finds it gone.
+func itemGone(err error) bool { return errors.Is(err, syscall.ERROR_NOT_FOUND) }
+
 // classifyOS sorts Credential Manager errors; 0 means "no rule matched".
 func classifyOS(err error) KeychainErrorKind {
 	if errors.Is(err, errNoSuchLogonSession) {

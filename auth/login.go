@@ -96,7 +96,8 @@ func (l *Login) Code(ctx context.Context) (string, error) {
 	}
 	out := &guardedWriter{w: l.Out}
 	defer out.close()
-	l.announce(out, l.Config.AuthCodeURL(state))
+	// Athom's client sends response_type=code, its documentation authorization_type=code: both.
+	l.announce(out, l.Config.AuthCodeURL(state, oauth2.SetAuthURLParam("authorization_type", "code")))
 	if l.Paste != nil {
 		go readPaste(ctx, l.Paste, state, d, out)
 	}

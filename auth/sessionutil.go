@@ -140,23 +140,35 @@ func (s *Session) saveLocked(ctx context.Context, t *oauth2.Token) error {
 	return nil
 }
 
-// lock takes the cross-process lock on LockPath (a no-op without one). The
-// kernel releases it if the process dies, so a killed holder blocks nobody.
+// lock takes the cross-process lock on LockPath (a no-op without one).
 func (s *Session) lock(ctx context.Context) (unlock func(), err error) {
 	if s.LockPath == "" {
 		return func() {}, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(s.LockPath), 0o700); err != nil {
-		return nil, fmt.Errorf("token lock: %w", err)
+	unlock, err = LockFile(ctx, s.LockPath)
+	if err != nil {
+		return nil, fmt.Errorf("token %w", err)
 	}
-	fl := flock.New(s.LockPath)
+	return unlock, nil
+}
+
+// LockFile takes an exclusive lock on the file at path (created with its folder, mode 0700, if
+// missing), waiting up to 30 s or until ctx ends, and returns its release. The lock is shared by
+// every process and, as each call opens the file anew, by every goroutine: one holder at a time.
+// The kernel releases it if the process dies, so a killed holder blocks nobody. The Session uses
+// it for its refresh; callers use it for other work that must run once for many processes.
+func LockFile(ctx context.Context, path string) (unlock func(), err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("lock: %w", err)
+	}
+	fl := flock.New(path)
 	wctx, cancel := context.WithTimeout(ctx, lockWait)
 	defer cancel()
 	if _, err := fl.TryLockContext(wctx, lockRetry); err != nil {
 		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("token lock %s: another process has held it for over %s", s.LockPath, lockWait)
+			return nil, fmt.Errorf("lock %s: another process has held it for over %s", path, lockWait)
 		}
-		return nil, fmt.Errorf("token lock %s: %w", s.LockPath, err)
+		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	return func() { _ = fl.Unlock() }, nil
 }

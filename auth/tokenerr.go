@@ -46,8 +46,9 @@ func (e *endpointError) Error() string {
 var ErrBadAnswer = errors.New("token endpoint: the answer is not a token (not JSON, cut off, wrong types, or without access_token)")
 
 // tokenError turns an error of an x/oauth2 token request into a one-line
-// error without the server's body. op says what we were doing; refresh makes
-// invalid_grant an ErrSignInGone.
+// error without the server's body. op says what we were doing. invalid_client
+// (any status) is ErrClientRefused; with refresh, any other 400 or 401 answer is
+// ErrSignInGone, and invalid_client is both.
 func tokenError(op string, err error, refresh bool) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
@@ -63,7 +64,12 @@ func tokenError(op string, err error, refresh bool) error {
 				}
 			}
 		}
-		if refresh && re.ErrorCode == "invalid_grant" {
+		switch {
+		case re.ErrorCode == "invalid_client" && refresh:
+			return fmt.Errorf("%w: %w: %w", ErrSignInGone, ErrClientRefused, ee)
+		case re.ErrorCode == "invalid_client":
+			return fmt.Errorf("%s: %w: %w", op, ErrClientRefused, ee)
+		case refresh && (ee.status == http.StatusBadRequest || ee.status == http.StatusUnauthorized):
 			return fmt.Errorf("%w: %w", ErrSignInGone, ee)
 		}
 		return fmt.Errorf("%s: %w", op, ee)

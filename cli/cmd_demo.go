@@ -122,14 +122,30 @@ func (a *app) demoEmulator(ctx context.Context, redirect, stateFile string) (hom
 // newCmdDemoServe runs the emulator on its own, for other clients (Athom's official JS client
 // among them, pointed at it with ATHOM_CLOUD_API_BASEURL).
 func newCmdDemoServe(a *app) *cobra.Command {
-	var o homeytest.Options
+	var (
+		o                                  homeytest.Options
+		tokenBody, refreshError, noHomeyID string
+		variants                           []string
+	)
 	cmd := &cobra.Command{
 		Use:   "serve [flags]",
 		Short: "Serve the emulator of the Athom cloud and a Homey until killed",
 		Long: `Serves the emulator of the Athom cloud and its Homeys and prints one JSON line with
-"cloud", "client_id", "client_secret" and "redirect_uri", then serves until killed.`,
+"cloud", "client_id", "client_secret" and "redirect_uri", then serves until killed.
+
+The emulator is strict by default. The tolerance flags make it answer the way the real service
+may, where Athom's own client accepts it: --no-homey-id, --token-body, --refresh-error,
+--client-refused and --homey-variant (NAME=cloud|pro2019|v1|forwarded|invalid-serial|
+subscription-inactive, kinds joined by commas).`,
+		Example: `  homeytray demo serve --no-homey-id relay --token-body text
+  homeytray demo serve --refresh-error 401:invalid_token --homey-variant Cabin=pro2019`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return homeytest.Serve(cmd.Context(), o, a.stdout) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := demoTolerance(&o, noHomeyID, tokenBody, refreshError, variants); err != nil {
+				return err
+			}
+			return homeytest.Serve(cmd.Context(), o, a.stdout)
+		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Addr, "addr", "127.0.0.1:0", "the address to listen on (port 0: any free port)")
@@ -138,5 +154,41 @@ func newCmdDemoServe(a *app) *cobra.Command {
 	f.DurationVar(&o.AccessTokenTTL, "access-token-ttl", 0, "lifetime of access tokens (default 1h1m, as Athom's)")
 	f.DurationVar(&o.SessionTTL, "session-ttl", 0, "lifetime of Homey sessions (default 24h)")
 	f.DurationVar(&o.RefreshGrace, "refresh-grace", 0, "how long a rotated refresh token stays usable (0: strict rotation)")
+	f.StringVar(&noHomeyID, "no-homey-id", "", "answer without X-Homey-ID on the `LISTENER`s: relay, local, forwarded or all")
+	f.StringVar(&tokenBody, "token-body", "json", "how delegation and users/login send tokens: json, text (bare text/plain) or quoted")
+	f.StringVar(&refreshError, "refresh-error", "", "answer a dead refresh token with `STATUS:CODE` (default 400:invalid_grant)")
+	f.BoolVar(&o.ClientRefused, "client-refused", false, "refuse the client at the token endpoint (401 invalid_client)")
+	f.StringArrayVar(&variants, "homey-variant", nil, "make a Homey another kind: `NAME=KIND[,KIND]` (cloud, pro2019, v1, forwarded, invalid-serial, subscription-inactive)")
 	return cmd
+}
+
+// demoTolerance reads the tolerance flags of `demo serve` into o; a bad value is a usage error.
+func demoTolerance(o *homeytest.Options, noHomeyID, tokenBody, refreshError string, variants []string) error {
+	switch noHomeyID {
+	case "", homeytest.ViaRelay, homeytest.ViaLocal, homeytest.ViaForwarded, homeytest.ViaAll:
+		o.NoHomeyID = noHomeyID
+	default:
+		return usageErrorf("demo serve: --no-homey-id %q: say relay, local, forwarded or all", noHomeyID)
+	}
+	b, err := homeytest.ParseTokenBody(tokenBody)
+	if err != nil {
+		return usageErrorf("demo serve: --%v", err)
+	}
+	o.TokenBody = b
+	if refreshError != "" {
+		if o.RefreshErrorStatus, o.RefreshErrorCode, err = homeytest.ParseRefreshError(refreshError); err != nil {
+			return usageErrorf("demo serve: --%v", err)
+		}
+	}
+	for _, v := range variants {
+		name, variant, err := homeytest.ParseVariant(v)
+		if err != nil {
+			return usageErrorf("demo serve: --%v", err)
+		}
+		if o.Variants == nil {
+			o.Variants = map[string]homeytest.Variant{}
+		}
+		o.Variants[name] = variant
+	}
+	return nil
 }

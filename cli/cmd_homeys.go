@@ -32,7 +32,11 @@ func (a *app) refreshHomeys(ctx context.Context) error {
 	if c.SelectedHomey == "" && len(c.Homeys) > 0 {
 		c.SelectedHomey = c.Homeys[0].ID
 	}
-	c.Routes = a.raceRoutes(ctx, c.Homeys)
+	if a.lazyRoutes {
+		c.Routes = nil // the first command that needs a route races (homey.Routes)
+	} else {
+		c.Routes = a.raceRoutes(ctx, c.Homeys)
+	}
 	return c.save()
 }
 

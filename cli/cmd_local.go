@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,10 +15,11 @@ import (
 func newCmdLocal(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "local add|list|remove",
-		Short: "Homey Pro reached with an API key (key on stdin), no Athom cloud needed",
-		Long: `A Homey Pro (2023 or later) can be reached on the local network with an API key made in
-its web app (Settings → API keys), with no Athom cloud at all. The key is read from stdin or a
-hidden prompt, checked with the Homey, and kept in the keychain.`,
+		Short: "Homey Pro reached with an API key, no Athom cloud needed",
+		Long: `A Homey Pro (2023 or later) can be reached on the local network with an API key, with no
+Athom cloud at all. local add NAME --create-key makes the key on a Homey of the signed-in account;
+a key made in its web app (Settings → API keys) can be given on stdin instead. Either way it is
+checked with the Homey and kept in the keychain.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -35,15 +35,30 @@ hidden prompt, checked with the Homey, and kept in the keychain.`,
 // localAddOptions are the flags and argument of `local add`.
 type localAddOptions struct {
 	address, name, discovered string
+	createKey                 bool   // make the key on the Homey from the owner's sign-in
+	scopes                    string // with createKey: a list or a preset
 }
 
 func newCmdLocalAdd(a *app, runF func(localAddOptions) error) *cobra.Command {
 	var o localAddOptions
 	cmd := &cobra.Command{
-		Use:   "add [DISCOVERED-NAME] [flags]",
-		Short: "Add a Homey reached on the LAN with an API key (key on stdin)",
-		Example: `  homeytray local add --address http://192.168.1.20 --name Kitchen < key.txt
-  homeytray local add "Homey Pro"   # a name that homeytray discover lists`,
+		Use:   "add [NAME] [flags]",
+		Short: "Add a Homey reached on the LAN with an API key (made for you, or on stdin)",
+		Long: `With --create-key, NAME is a Homey of the signed-in account: homeytray makes an API key on
+it from the owner's sign-in (named "homeytray on <this computer>", scopes --scopes: a list or a
+preset: readonly (the default: homey.device.readonly, homey.zone.readonly), control (also
+homey.device.control, homey.flow.readonly, homey.flow.start) or full (homey)), checks it and keeps
+it in the keychain. The key is never printed.
+
+Without it, the key is one made in the Homey web app (Settings → API keys), read from stdin or a
+hidden prompt; NAME is then a Homey that homeytray discover lists, or give --address.
+
+Either way the key is checked with the Homey (a ping, then its session) before it is kept, and
+from then on that Homey works on its LAN with no Athom cloud at all.`,
+		Example: `  homeytray local add Home --create-key
+  homeytray local add Home --create-key --scopes control
+  homeytray local add --address http://192.168.1.20 --name Kitchen < key.txt
+  homeytray local add "Homey Pro" < key.txt   # a name that homeytray discover lists`,
 		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -58,6 +73,9 @@ func newCmdLocalAdd(a *app, runF func(localAddOptions) error) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.address, "address", "", "the Homey's local `URL`, e.g. http://192.168.1.20")
 	f.StringVar(&o.name, "name", "", "a name for it (default: its name on the network)")
+	f.BoolVar(&o.createKey, "create-key", false, "make the API key on NAME, a Homey of the signed-in account")
+	f.StringVar(&o.scopes, "scopes", "", "with --create-key: a comma-separated `LIST` of scopes, or readonly, control or full")
+	_ = cmd.RegisterFlagCompletionFunc("scopes", cobra.FixedCompletions(homey.ScopePresetNames, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -108,6 +126,12 @@ func newCmdLocalRemove(a *app, runF func(name string) error) *cobra.Command {
 // from stdin or a hidden prompt. The key is checked with the Homey (ping, then session/me) and
 // stored only if the Homey accepts it.
 func (a *app) localAdd(ctx context.Context, o localAddOptions) error {
+	if o.createKey {
+		return a.localCreateKey(ctx, o)
+	}
+	if o.scopes != "" {
+		return usageErrorf("local add: --scopes goes with --create-key (a pasted key has the scopes it was made with)")
+	}
 	address, name := &o.address, &o.name
 	if (*address == "") == (o.discovered == "") {
 		return usageErrorf("local add: give --address URL (e.g. http://192.168.1.20) or the name of a Homey that %s discover lists", a.cmdPrefix())
@@ -144,60 +168,8 @@ func (a *app) localAdd(ctx context.Context, o localAddOptions) error {
 	if err != nil {
 		return err
 	}
-	client := &homey.Client{BaseURL: base, HomeyID: id, HTTP: a.httpc}
-	s, err := client.SessionMe(cctx, key)
-	if err != nil {
-		return a.refusedKey(base, err)
-	}
-	scopes := s.IntersectedScopes
-	if len(scopes) == 0 {
-		scopes = s.Scopes
-	}
-	if !homey.HasScope(scopes, homey.ScopeDevices) {
-		return fmt.Errorf("the Homey at %s accepted the API key, but it may not view devices (%s): create a key with that permission in the Homey web app (Settings → API Keys); nothing was stored", base, homey.ScopeDevices)
-	}
-	if *name == "" {
-		*name = defaultLocalName(c, id, base)
-	}
-	for _, l := range c.LocalHomeys {
-		if l.ID != id && strings.EqualFold(l.Name, *name) {
-			return usageErrorf("local add: a local Homey is already called %q (%s): choose another --name", l.Name, l.ID)
-		}
-	}
-	store, err := a.secrets()
-	if err != nil {
-		return err
-	}
-	if err := store.Set(keyAPIKeyPrefix+id, key); err != nil {
-		return fmt.Errorf("store the API key: %w", err)
-	}
-	entry := LocalHomey{ID: id, Name: *name, Address: base}
-	replaced := false
-	for i, l := range c.LocalHomeys {
-		if l.ID == id {
-			c.LocalHomeys[i], replaced = entry, true
-		}
-	}
-	if !replaced {
-		c.LocalHomeys = append(c.LocalHomeys, entry)
-	}
-	if c.SelectedHomey == "" {
-		c.SelectedHomey = id
-	}
-	if err := c.save(); err != nil {
-		return err
-	}
-	a.tellTray(ctx)
-	verb := "Added"
-	if replaced {
-		verb = "Updated"
-	}
-	fmt.Fprintf(a.stdout, "%s %s (%s) at %s; its API key is in %s. It works without the Athom cloud.\n",
-		verb, entry.Name, id, base, store.Name())
-	if !homey.HasScope(scopes, homey.ScopeZones) {
-		fmt.Fprintf(a.stdout, "Note: the key may not view zones (%s): devices shows zone ids instead of room names.\n", homey.ScopeZones)
-	}
-	return nil
+	_, err = a.keepKeyEntry(ctx, cctx, c, keptKey{base: base, id: id, name: *name, key: key})
+	return err
 }
 
 // discovered finds a Homey by the name (or id) that `discover` lists.
@@ -234,70 +206,4 @@ func defaultLocalName(c *Config, id, base string) string {
 		return u.Hostname()
 	}
 	return id
-}
-
-func (a *app) localList(asJSON bool) error {
-	c, err := a.config()
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		list := c.LocalHomeys
-		if list == nil {
-			list = []LocalHomey{}
-		}
-		return writeJSON(a, list)
-	}
-	if len(c.LocalHomeys) == 0 {
-		fmt.Fprintf(a.stdout, "No local Homeys. Add one: %s local add --address http://<its IP> (API key on stdin)\n", a.cmdPrefix())
-		return nil
-	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tADDRESS\tID")
-	for _, l := range c.LocalHomeys {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", oneLine(l.Name), l.Address, l.ID)
-	}
-	return tw.Flush()
-}
-
-func (a *app) localRemove(ctx context.Context, nameOrID string) error {
-	c, err := a.config()
-	if err != nil {
-		return err
-	}
-	i := -1
-	for j, l := range c.LocalHomeys {
-		if l.ID == nameOrID {
-			i = j
-		}
-	}
-	for j, l := range c.LocalHomeys {
-		if i < 0 && strings.EqualFold(l.Name, nameOrID) {
-			i = j
-		}
-	}
-	if i < 0 {
-		return fmt.Errorf("no local Homey is called %q: see %s local list", oneLine(nameOrID), a.cmdPrefix())
-	}
-	l := c.LocalHomeys[i]
-	store, err := a.secrets()
-	if err != nil {
-		return err
-	}
-	if err := store.Delete(keyAPIKeyPrefix + l.ID); err != nil {
-		return fmt.Errorf("delete the API key of %s: %w", l.Name, err)
-	}
-	c.LocalHomeys = append(c.LocalHomeys[:i:i], c.LocalHomeys[i+1:]...)
-	if _, err := c.homey(c.SelectedHomey); err != nil {
-		c.SelectedHomey = ""
-		if all := c.allHomeys(); len(all) > 0 {
-			c.SelectedHomey = all[0].ID
-		}
-	}
-	if err := c.save(); err != nil {
-		return err
-	}
-	a.tellTray(ctx)
-	fmt.Fprintf(a.stdout, "Removed %s (%s); its API key is deleted from %s.\n", l.Name, l.ID, store.Name())
-	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"path/filepath"
 	"time"
 
@@ -44,6 +45,10 @@ terminal, pasting the code or the whole redirected address also works.`,
 }
 
 func loginRun(ctx context.Context, a *app, o loginOptions) error {
+	// The race waits for the first command that needs a Homey: its ping then both picks the
+	// route and proves the address before a bearer goes there (one ping, not one here and one
+	// again in that process).
+	a.lazyRoutes = true
 	if o.pat {
 		return a.loginPAT(ctx)
 	}
@@ -122,6 +127,14 @@ func (a *app) loginPAT(ctx context.Context) error {
 	if _, err := probe.Me(cctx); err != nil {
 		if homey.IsUnauthorized(err) {
 			return errors.New("Athom refused this personal access token: create a new one and try again")
+		}
+		return fmt.Errorf("check the token: %w", err)
+	}
+	// A token made for the apps API may be refused at the delegation step: then it cannot sign in
+	// to any Homey, and keeping it would only fail later. (The JWT is not kept.)
+	if _, err := probe.DelegationToken(cctx); err != nil {
+		if st := homey.StatusOf(err); st >= 400 && st < 500 && st != http.StatusTooManyRequests {
+			return fmt.Errorf("%w (Athom refused it at the delegation step: %d)", errPATNoHomeys, st)
 		}
 		return fmt.Errorf("check the token: %w", err)
 	}

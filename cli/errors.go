@@ -28,6 +28,11 @@ var (
 	errSilentOK   = errors.New("silent: done")          // exit 0 (e.g. -h)
 )
 
+// exitCodeError ends the run with code and says nothing: `run` passes on its command's code.
+type exitCodeError struct{ code int }
+
+func (e *exitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
 // explain turns an error into one line of what happened, an optional line with the fix, and the
 // exit code. This is the only place where the command line turns errors into sentences.
 func explain(err error, prog string) (msg, hint string, code int) {
@@ -43,6 +48,11 @@ func explain(err error, prog string) (msg, hint string, code int) {
 // errSigningIn marks a failure of the sign-in itself (the code exchange).
 var errSigningIn = errors.New("sign in")
 
+// errPATNoHomeys: Athom accepted a personal access token for the account but refused it at the
+// delegation step, so it cannot sign in to Homeys (PROTOCOL §12: such tokens may be limited to
+// the apps API).
+var errPATNoHomeys = errors.New("this personal access token cannot sign in to Homeys")
+
 func explainAny(err error, prog string) (msg, hint string, code int) {
 	var (
 		ue   *usageError
@@ -52,7 +62,15 @@ func explainAny(err error, prog string) (msg, hint string, code int) {
 		apiE *homey.APIError
 		te   *trayError
 	)
+	var (
+		xe *exitCodeError
+		re *runStartError
+	)
 	switch {
+	case errors.As(err, &xe):
+		return "", "", xe.code // `run`: the command's own exit code, nothing said
+	case errors.As(err, &re):
+		return firstLine(re), "", re.code
 	case errors.Is(err, errSilentOK):
 		return "", "", exitOK
 	case errors.Is(err, errSilent):
@@ -67,6 +85,11 @@ func explainAny(err error, prog string) (msg, hint string, code int) {
 		return ue.msg, "Run '" + prog + " help' for usage.", exitUsage
 	case errors.Is(err, errNotSetUp):
 		return "no Athom Web API client is set up", "Run: " + prog + " setup --client-id ID (the README shows how to register one)", exitAuth
+	case errors.Is(err, auth.ErrClientRefused):
+		return "Athom refused the client id or secret (invalid_client); your stored settings are kept",
+			"Run: " + prog + " setup --client-id ID (with the id and secret of your client in the Athom developer portal)", exitAuth
+	case errors.Is(err, errPATNoHomeys):
+		return firstLine(err), "Run: " + prog + " login (the browser sign-in can sign in to Homeys)", exitAuth
 	case errors.Is(err, auth.ErrSignInGone):
 		return "the sign-in is no longer valid (Athom refused it); your stored settings are kept", "Run: " + prog + " login", exitAuth
 	case errors.Is(err, auth.ErrNotSignedIn):
@@ -92,6 +115,12 @@ func explainAny(err error, prog string) (msg, hint string, code int) {
 	case errors.As(err, &apiE) && apiE.StatusCode >= 500, errors.Is(err, homey.ErrBadResponse),
 		errors.Is(err, auth.ErrBadAnswer), homey.StatusOf(err) >= 500:
 		return firstLine(err), "The server had a problem; try again in a moment. The sign-in is kept.", exitError
+	case errors.Is(err, homey.ErrSubscriptionInactive):
+		return firstLine(err), "Renew the Homey's subscription (my.homey.app); the sign-in is kept.", exitError
+	case errors.Is(err, homey.ErrInvalidSerial):
+		return firstLine(err), "The Homey says its serial number is invalid: contact Athom support; the sign-in is kept.", exitError
+	case errors.Is(err, homey.ErrUnsupportedHomey):
+		return firstLine(err), "", exitError
 	case errors.Is(err, homey.ErrOffline):
 		// No address of the Homey gave a usable ping answer (each one's reason is in the line).
 		return firstLine(err), "Check that the Homey is on and online, then try again; the sign-in is kept.", exitError

@@ -29,6 +29,10 @@ type LocalHomey struct {
 	ID      string `json:"id"`
 	Name    string `json:"name"`
 	Address string `json:"address"` // base URL, e.g. http://192.168.1.20, no trailing slash
+	// KeyID and KeyName are set when homeytray made the key (`local add --create-key`): its id
+	// and name on the Homey, so that `local remove` can delete it there. Not secret.
+	KeyID   string `json:"key_id,omitempty"`
+	KeyName string `json:"key_name,omitempty"`
 }
 
 // homey is l as a homey.Homey (for lists and the tray).

@@ -199,6 +199,22 @@ func (c layeredBearerCache) LoadBearer(id string) (*homey.Bearer, error) {
 	return b, err
 }
 
+// ReloadBearer reads the keychain past the memory (homey.BearerReloader): under the sign-in lock,
+// a command may have signed in to the Homey since the tray last looked.
+func (c layeredBearerCache) ReloadBearer(id string) (*homey.Bearer, error) {
+	b, err := c.next.LoadBearer(id)
+	if err != nil {
+		return nil, err
+	}
+	c.mem.mu.Lock()
+	delete(c.mem.m, id)
+	c.mem.mu.Unlock()
+	if b != nil {
+		c.mem.put(b)
+	}
+	return b, nil
+}
+
 func (c layeredBearerCache) SaveBearer(b *homey.Bearer) error {
 	if err := c.next.SaveBearer(b); err != nil {
 		return err

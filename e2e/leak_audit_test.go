@@ -114,6 +114,27 @@ func TestNoSecretLeaks(t *testing.T) {
 	e.run("wrong-key-"+key[:8]+"\n", "local", "add", "--address", localURL(t, cabin))
 	checkTokenOut("token", "--homey", "Shed")
 
+	// A key made from the sign-in (issue 12), then api and run on it, on the account's Homey and
+	// on the pasted-key one: answers, errors (404, 403 Invalid Session Type, a usage error, a
+	// command not found), with --include's headers; the key is never printed.
+	home := e.srv.Homeys()[0]
+	e.removeLocalOnCleanup(t, home.ID)
+	e.must("", "local", "add", "Home", "--create-key", "--scopes", "control")
+	for _, args := range [][]string{
+		{"local", "list"}, {"local", "list", "--json"},
+		{"local", "add", "Home", "--create-key", "--scopes", "homey.bogus"},
+		{"api", "devices/device"}, {"api", "--include", "sessions/session/me"},
+		{"api", "--include", "devices/device/nope"}, {"api", "--homey", "Shed", "users/pat"},
+		{"api", "--homey", "Shed", "-X", "POST", "users/pat", "-f", "name=x", "-F", "scopes[]=homey"},
+		{"api", "--homey", "Cabin", "-X", "PUT", "devices/device/nope/capability/onoff", "-F", "value=true"},
+		{"run", "--", "sh", "-c", `test -n "$HOMEY_TOKEN" && echo "$HOMEY_URL"`},
+		{"run", "--homey", "Shed", "--", "sh", "-c", "exit 3"}, {"run", "--", "no-such-command"},
+	} {
+		e.run("", args...)
+	}
+	checkTokenOut("token", "--homey", "Home")
+	e.must("", "local", "remove", "Home") // deletes the key on the Homey too
+
 	// Errors: broken answers on every cloud and Homey route, then healed.
 	for _, kind := range []homeytest.FaultKind{homeytest.Fault5xx, homeytest.FaultHTML, homeytest.FaultTruncated} {
 		e.srv.SetFault("*", homeytest.Fault{Kind: kind})
@@ -121,6 +142,9 @@ func TestNoSecretLeaks(t *testing.T) {
 		e.run("", "homeys")
 		e.run("", "devices")
 		e.run("", "status")
+		e.run("", "api", "devices/device")
+		e.run("", "api", "--include", "--homey", "Shed", "zones/zone")
+		e.run("", "run", "--", "true")
 		e.srv.ClearFaults()
 	}
 

@@ -609,6 +609,9 @@ func checkDevices(t *testing.T, e *testEnv, c *trayClient, h homeytestHomey, bea
 		if z := zones[d.Zone].Name; !strings.Contains(got.zone, z) {
 			t.Errorf("%s is under %q, its zone is %q", d.Name, got.zone, z)
 		}
+		if want := deviceState(d); got.state != want {
+			t.Errorf("%s shows the state %q beside its name, want %q", d.Name, got.state, want)
+		}
 	}
 	// A click copies the device's id.
 	var d homey.Device
@@ -624,8 +627,26 @@ func checkDevices(t *testing.T, e *testEnv, c *trayClient, h homeytestHomey, bea
 }
 
 type deviceEntry struct {
-	id   int32
-	zone string // the label of the zone it is under (header or submenu)
+	id    int32
+	zone  string // the label of the zone it is under (header or submenu)
+	state string // the main state shown beside the name ("on", "19.8 °C"), "" = none
+}
+
+// deviceState is the state the tray shows beside a device of the emulator's fixture: its
+// onoff, locked or contact flag, else its temperature (the test's own reading of the fixture).
+func deviceState(d homey.Device) string {
+	for _, f := range [][3]string{{"onoff", "on", "off"}, {"locked", "locked", "unlocked"}, {"alarm_contact", "open", "closed"}, {"alarm_motion", "motion", "no motion"}} {
+		if c, ok := d.CapabilitiesObj[f[0]]; ok {
+			if c.Value == true {
+				return f[1]
+			}
+			return f[2]
+		}
+	}
+	if c, ok := d.CapabilitiesObj["measure_temperature"]; ok {
+		return fmt.Sprint(c.Value) + " " + c.Units
+	}
+	return ""
 }
 
 // groupDevices reads a Devices submenu in either shape the contract allows: zones as disabled
@@ -643,7 +664,12 @@ func groupDevices(d *menuItem) map[string]deviceEntry {
 			case !it.Enabled:
 				header = it.Label
 			default:
-				out[it.Label] = deviceEntry{it.ID, header}
+				// "Desk lamp · on": the name, and the main state beside it (if any)
+				name, state := it.Label, ""
+				if i := strings.LastIndex(name, " · "); i >= 0 {
+					name, state = name[:i], name[i+len(" · "):]
+				}
+				out[name] = deviceEntry{it.ID, header, state}
 			}
 		}
 	}

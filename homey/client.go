@@ -13,9 +13,13 @@ import (
 
 // Client talks to one Homey at one base URL. Every request carries X-Homey-ID: HomeyID.
 type Client struct {
-	BaseURL string       // e.g. the Homey's remoteUrl
-	HomeyID string       // the cloud id of the Homey
-	HTTP    *http.Client // nil = a client with a 15 s timeout
+	BaseURL string // e.g. the Homey's remoteUrl
+	HomeyID string // the cloud id of the Homey
+	// APIVersion is the Homey's apiVersion from /user/me: 2 (Homey Pro 2019 and older) lists
+	// devices at /api/manager/devices/device/ (trailing slash), as its specification has it;
+	// 0 or 3 use the Homey Pro 2023 paths.
+	APIVersion int
+	HTTP       *http.Client // nil = a client with a 15 s timeout
 }
 
 // SessionInfo describes a Homey session (GET /api/manager/sessions/session/me).
@@ -71,8 +75,12 @@ type Zone struct {
 }
 
 // Ping checks that c.BaseURL reaches the Homey c.HomeyID (GET /api/manager/system/ping?id=…).
-// Another Homey answering (X-Homey-ID differs, or the body is false) gives [ErrWrongHomey]; a
-// 403 "Subscription Inactive" gives an *APIError that also matches [ErrSubscriptionInactive].
+// Another Homey answering (an X-Homey-ID that differs, or the body false) gives [ErrWrongHomey];
+// an answer without X-Homey-ID is accepted, as the official client accepts it (PROTOCOL §12):
+// then the ?id= answer is what confirms the Homey, and only a JSON answer from the address
+// pinged counts (not a page a captive portal redirected to). A 403 "Subscription Inactive" or
+// "Invalid Serial Number" gives an *APIError that also matches [ErrSubscriptionInactive] or
+// [ErrInvalidSerial].
 func (c *Client) Ping(ctx context.Context) error {
 	r := c.request(http.MethodGet, "/api/manager/system/ping", "")
 	r.query = url.Values{"id": {c.HomeyID}}
@@ -86,14 +94,16 @@ func (c *Client) Ping(ctx context.Context) error {
 
 func (c *Client) checkPing(op string, resp *http.Response) error {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := apiError(op, resp)
-		if e.StatusCode == http.StatusForbidden && strings.EqualFold(e.Code, "Subscription Inactive") {
-			e.err = ErrSubscriptionInactive
-		}
-		return e
+		return pingStatusError(op, resp)
 	}
-	if got := resp.Header.Get("X-Homey-ID"); got != c.HomeyID {
+	got := resp.Header.Get("X-Homey-ID")
+	switch {
+	case got != "" && got != c.HomeyID:
 		return fmt.Errorf("%s: %w (X-Homey-ID differs)", op, ErrWrongHomey)
+	case got == "" && !answeredHere(c.BaseURL, resp):
+		return fmt.Errorf("%s: %w (redirected elsewhere, no X-Homey-ID)", op, ErrWrongHomey)
+	case got == "" && !isJSON(resp.Header):
+		return fmt.Errorf("%s: %w (no X-Homey-ID and not JSON)", op, ErrWrongHomey)
 	}
 	body, err := readBody(op, resp.Body, maxBody)
 	if err != nil {
@@ -102,7 +112,34 @@ func (c *Client) checkPing(op string, resp *http.Response) error {
 	if string(bytes.TrimSpace(body)) == "false" {
 		return fmt.Errorf("%s: %w (ping answered false)", op, ErrWrongHomey)
 	}
+	if got == "" && !json.Valid(body) {
+		return fmt.Errorf("%s: %w (no X-Homey-ID and no JSON answer)", op, ErrWrongHomey)
+	}
 	return nil
+}
+
+// pingStatusError is a non-2xx ping answer: an *APIError, marked with [ErrSubscriptionInactive]
+// or [ErrInvalidSerial] for the two 403 answers the official client tells apart.
+func pingStatusError(op string, resp *http.Response) *APIError {
+	e := apiError(op, resp)
+	if e.StatusCode == http.StatusForbidden {
+		switch {
+		case strings.EqualFold(e.Code, "Subscription Inactive"):
+			e.err = ErrSubscriptionInactive
+		case strings.EqualFold(e.Code, "Invalid Serial Number"):
+			e.err = ErrInvalidSerial
+		}
+	}
+	return e
+}
+
+// answeredHere reports whether resp came from base itself, not from where a redirect led.
+func answeredHere(base string, resp *http.Response) bool {
+	if resp.Request == nil || resp.Request.URL == nil {
+		return true
+	}
+	u, err := url.Parse(base)
+	return err == nil && strings.EqualFold(u.Host, resp.Request.URL.Host) && u.Scheme == resp.Request.URL.Scheme
 }
 
 // Login exchanges a delegation JWT from [Cloud.DelegationToken] for a Homey session bearer
@@ -110,14 +147,10 @@ func (c *Client) checkPing(op string, resp *http.Response) error {
 func (c *Client) Login(ctx context.Context, delegationJWT string) (string, error) {
 	r := c.request(http.MethodPost, "/api/manager/users/login", "")
 	r.body = map[string]string{"token": delegationJWT}
-	var bearer string
-	if err := c.do(ctx, r, maxBody, &bearer); err != nil {
+	if err := c.check(r); err != nil {
 		return "", err
 	}
-	if bearer == "" {
-		return "", badResponse(r.op(), "empty token")
-	}
-	return bearer, nil
+	return doToken(ctx, c.HTTP, r)
 }
 
 // SessionMe describes the session of bearer; a 401 means the Homey no longer accepts it.
@@ -130,9 +163,14 @@ func (c *Client) SessionMe(ctx context.Context, bearer string) (*SessionInfo, er
 	return &s, nil
 }
 
-// Devices lists the Homey's devices by id (GET /api/manager/devices/device).
+// Devices lists the Homey's devices by id (GET /api/manager/devices/device; with APIVersion 2,
+// /api/manager/devices/device/).
 func (c *Client) Devices(ctx context.Context, bearer string) (map[string]Device, error) {
-	r := c.request(http.MethodGet, "/api/manager/devices/device", bearer)
+	path := "/api/manager/devices/device"
+	if c.APIVersion == 2 {
+		path += "/"
+	}
+	r := c.request(http.MethodGet, path, bearer)
 	var m map[string]Device
 	if err := c.do(ctx, r, maxListBody, &m); err != nil {
 		return nil, err

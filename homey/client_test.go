@@ -160,10 +160,16 @@ func TestPing(t *testing.T) {
 		{"ok", answer("h1", 200, `{"ok":true}`), nil, 0},
 		{"ok empty body", answer("h1", 200, ``), nil, 0},
 		{"other Homey id", answer("h2", 200, `true`), ErrWrongHomey, 0},
-		{"no Homey id", answer("", 200, `true`), ErrWrongHomey, 0},
+		{"no Homey id: the ?id= answer decides (PROTOCOL §12)", answer("", 200, `true`), nil, 0},
+		{"no Homey id, answers false", answer("", 200, `false`), ErrWrongHomey, 0},
+		{"no Homey id, not JSON", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = w.Write([]byte("<html>portal</html>"))
+		}, ErrWrongHomey, 0},
+		{"no Homey id, broken JSON", answer("", 200, `{"ok":`), ErrWrongHomey, 0},
 		{"body false", answer("h1", 200, ` false `), ErrWrongHomey, 0},
 		{"subscription inactive", answer("h1", 403, `{"error":"Subscription Inactive","statusCode":403}`), ErrSubscriptionInactive, 403},
-		{"invalid serial number", answer("h1", 403, `{"error":"Invalid Serial Number","statusCode":403}`), nil, 403},
+		{"invalid serial number", answer("h1", 403, `{"error":"Invalid Serial Number","statusCode":403}`), ErrInvalidSerial, 403},
 		{"offline HTML", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/html")
 			w.WriteHeader(502)

@@ -48,24 +48,32 @@ func (c *Cloud) DelegationToken(ctx context.Context) (string, error) {
 		body:   struct{}{}, // "{}", as the official client sends
 	}
 	var jwt string
-	if err := c.call(ctx, r, &jwt); err != nil {
+	if err := c.callWith(ctx, r, func(ctx context.Context, r *request) (err error) {
+		jwt, err = doToken(ctx, c.HTTP, r)
+		return err
+	}); err != nil {
 		return "", err
-	}
-	if jwt == "" {
-		return "", badResponse(r.op(), "empty token")
 	}
 	return jwt, nil
 }
 
-// call sends r with the current access token. On 401 invalid_token it rejects that token (when
-// Tokens is a Rejecter), takes a new one and tries exactly once more.
+// call sends r with the current access token and decodes its JSON answer into out; see callWith.
 func (c *Cloud) call(ctx context.Context, r *request, out any) error {
+	return c.callWith(ctx, r, func(ctx context.Context, r *request) error {
+		return doJSON(ctx, c.HTTP, r, maxBody, out)
+	})
+}
+
+// callWith sends r with the current access token through send. On 401 invalid_token it rejects
+// that token (when Tokens is a Rejecter), takes a new one and tries exactly once more.
+func (c *Cloud) callWith(ctx context.Context, r *request, send func(context.Context, *request) error) error {
 	r.base = c.baseURL()
 	tok, err := c.token(ctx, r.op())
 	if err != nil {
 		return err
 	}
-	err = c.send(ctx, r, tok, out)
+	r.bearer = tok
+	err = send(ctx, r)
 	rj, ok := c.Tokens.(Rejecter)
 	if !ok || !IsInvalidToken(err) {
 		return err
@@ -74,12 +82,8 @@ func (c *Cloud) call(ctx context.Context, r *request, out any) error {
 	if tok, err = c.token(ctx, r.op()); err != nil {
 		return err
 	}
-	return c.send(ctx, r, tok, out)
-}
-
-func (c *Cloud) send(ctx context.Context, r *request, tok string, out any) error {
 	r.bearer = tok
-	return doJSON(ctx, c.HTTP, r, maxBody, out)
+	return send(ctx, r)
 }
 
 // token asks Tokens for an access token; its errors are wrapped with %w, unchanged.

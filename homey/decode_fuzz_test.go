@@ -28,7 +28,7 @@ var fuzzOps = []string{
 // A 2xx answer that is not what the protocol promises gives one of these, and
 // nothing from the body (the media type is from the header, as
 // mime.ParseMediaType lowercased it: printable ASCII without spaces).
-var badAnswer = regexp.MustCompile(`^unexpected response: (no content|not JSON \([!-~]+\)|not JSON \(no content type\)|empty body|null|malformed JSON|wrong JSON type for [][*A-Za-z0-9.]+|body larger than [0-9]+ bytes|empty token|truncated body \(unexpected EOF\))$`)
+var badAnswer = regexp.MustCompile(`^unexpected response: (no content|not JSON \([!-~]+\)|not JSON \(no content type\)|empty body|null|malformed JSON|wrong JSON type for [][*A-Za-z0-9.]+|body larger than [0-9]+ bytes|empty token|not a token|not a token \([!-~]+\)|malformed quoted token|truncated body \(unexpected EOF\))$`)
 
 type fuzzRT func(*http.Request) (*http.Response, error)
 

@@ -25,6 +25,8 @@ var (
 	ErrWrongHomey = errors.New("a different Homey answered")
 	// ErrSubscriptionInactive: the Homey (Cloud) answered 403 "Subscription Inactive".
 	ErrSubscriptionInactive = errors.New("the Homey's subscription is inactive")
+	// ErrInvalidSerial: the Homey answered its ping 403 "Invalid Serial Number".
+	ErrInvalidSerial = errors.New("the Homey reports an invalid serial number")
 )
 
 const (

@@ -3,6 +3,7 @@ package homey
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +45,11 @@ func NormalizeAddress(s string) (string, error) {
 // ping carries ?id= and X-Homey-ID, and another Homey answering is an error: a caller sends a
 // secret to base only after a nil error. hc nil is a client with a 15 s timeout.
 //
+// With wantID an answer without X-Homey-ID is accepted, as the official client accepts it
+// (PROTOCOL §12): the ?id= answer (false from another Homey) then confirms the Homey, and only
+// a JSON answer from base itself counts (not a captive portal's page). Without wantID the
+// header is the only proof, as for the official createLocalAPI.
+//
 // An answer that is not a Homey's, or another Homey's, is a *[PingError] (matching
 // [ErrWrongHomey]); a failure to get an answer wraps the transport's *url.Error, so
 // [IsNetworkError] holds for it.
@@ -71,10 +77,16 @@ func Ping(ctx context.Context, hc *http.Client, base, wantID string) (string, er
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 	e := &PingError{BaseURL: base, StatusCode: resp.StatusCode, ID: resp.Header.Get("X-Homey-ID"), WantID: wantID}
+	if e.ID == "" && wantID != "" && isJSON(resp.Header) && json.Valid(body) && answeredHere(base, resp) {
+		e.ID, e.confirmedByQuery = wantID, true // the ?id= answer below decides
+	}
 	switch {
 	case e.NotHomey():
 		return "", e
 	case wantID != "" && (e.ID != wantID || string(bytes.TrimSpace(body)) == "false"):
+		if e.confirmedByQuery {
+			e.ID = "" // another Homey, whose id the answer did not say
+		}
 		return "", e
 	}
 	return e.ID, nil
@@ -89,18 +101,23 @@ type PingError struct {
 	StatusCode int    // the HTTP status of the answer
 	ID         string // the answer's X-Homey-ID; "" when it had none
 	WantID     string // the id the ping asked for; "" when it asked for none
+
+	confirmedByQuery bool // the answer had no X-Homey-ID; the ?id= answer was the proof
 }
 
 // NotHomey reports whether no Homey answered (not 2xx, or no X-Homey-ID), rather than another
 // Homey.
 func (e *PingError) NotHomey() bool {
-	return e.StatusCode < 200 || e.StatusCode > 299 || e.ID == ""
+	return e.StatusCode < 200 || e.StatusCode > 299 || (e.ID == "" && !e.confirmedByQuery)
 }
 
 // Error is one line, e.g. "ping http://192.168.1.20: not a Homey (404 without X-Homey-ID)".
 func (e *PingError) Error() string {
 	if e.NotHomey() {
 		return fmt.Sprintf("ping %s: not a Homey (%d without X-Homey-ID)", e.BaseURL, e.StatusCode)
+	}
+	if e.ID == "" {
+		return fmt.Sprintf("ping %s: %v (it answered false for %s)", e.BaseURL, ErrWrongHomey, e.WantID)
 	}
 	return fmt.Sprintf("ping %s: %v (%s, not %s)", e.BaseURL, ErrWrongHomey, sanitize(e.ID, 100), e.WantID)
 }

@@ -113,3 +113,63 @@ func doJSON(ctx context.Context, hc *http.Client, r *request, limit int64, out a
 		return decodeJSON(r.op(), resp, limit, out)
 	})
 }
+
+// maxTokenBody bounds a token answer (a delegation JWT is about 1 KiB).
+const maxTokenBody = 64 << 10
+
+// doToken sends r and reads a 2xx answer that is a token: a JSON string (the documented form), or
+// the bare token as text, as the official client takes any answer that is not JSON (PROTOCOL
+// §12). Quotes and white space around it are dropped; an empty body, an HTML page, JSON that is
+// no string, or text with spaces or control characters inside is ErrBadResponse.
+func doToken(ctx context.Context, hc *http.Client, r *request) (string, error) {
+	var tok string
+	err := roundTrip(ctx, hc, r, func(resp *http.Response) error {
+		var err error
+		tok, err = decodeToken(r.op(), resp)
+		return err
+	})
+	return tok, err
+}
+
+func decodeToken(op string, resp *http.Response) (string, error) {
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return "", apiError(op, resp)
+	}
+	if isJSON(resp.Header) {
+		var tok string
+		if err := decodeJSON(op, resp, maxTokenBody, &tok); err != nil {
+			return "", err
+		}
+		return checkToken(op, strings.TrimSpace(tok))
+	}
+	if mt := mediaType(resp.Header); mt != "text/plain" && mt != "no content type" {
+		return "", badResponse(op, "not a token ("+mt+")")
+	}
+	body, err := readBody(op, resp.Body, maxTokenBody)
+	if err != nil {
+		return "", err
+	}
+	t := strings.TrimSpace(string(body))
+	if len(t) >= 2 && t[0] == '"' && t[len(t)-1] == '"' {
+		var s string
+		if json.Unmarshal([]byte(t), &s) != nil {
+			return "", badResponse(op, "malformed quoted token")
+		}
+		t = strings.TrimSpace(s)
+	}
+	return checkToken(op, t)
+}
+
+// checkToken refuses what cannot be a bearer token: empty, or with spaces, quotes or control
+// characters inside (HTTP headers could not carry it).
+func checkToken(op, t string) (string, error) {
+	if t == "" {
+		return "", badResponse(op, "empty token")
+	}
+	for _, c := range t {
+		if c <= ' ' || c == '"' || c == '<' || c == 0x7f || c > '~' {
+			return "", badResponse(op, "not a token")
+		}
+	}
+	return t, nil
+}

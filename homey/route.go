@@ -93,15 +93,28 @@ type pingResult struct {
 	err   error
 }
 
-// Race pings every candidate of h at once (GET /api/manager/system/ping?id=<id> with X-Homey-ID,
-// each with the official timeout) and picks a route the way the official client does
-// (PROTOCOL §7.4): localSecure decides first if the Homey has one (on failure the first other
-// success wins); else local, else remoteForwarded, each with the cloud relay as the fallback;
-// else the cloud relay alone. Pings still running when a route is chosen are cancelled.
+// RelayHeadStart is how long the LAN addresses of a Homey have before [Race] pings the cloud
+// relay as well (the "Happy Eyeballs" idea of RFC 8305): at home the LAN answers within a few
+// milliseconds and the relay is not asked at all; away from home the relay is pinged at once when
+// the LAN address fails, and at most this much later than at once when it just does not answer.
+const RelayHeadStart = 250 * time.Millisecond
+
+// relayHeadStart is RelayHeadStart; tests shorten or lengthen it.
+var relayHeadStart = RelayHeadStart
+
+// Race pings the candidates of h (GET /api/manager/system/ping?id=<id> with X-Homey-ID, each
+// with the official timeout) and picks a route the way the official client does (PROTOCOL
+// §7.4): localSecure decides first if the Homey has one (on failure the first other success
+// wins); else local, else remoteForwarded, each with the cloud relay as the fallback; else the
+// cloud relay alone. The addresses other than the relay are pinged at once; the relay after
+// [RelayHeadStart], or at once when the deciding address fails. Pings still running when a route
+// is chosen are cancelled. A Homey Cloud has only its relay ([Homey.Candidates]).
 //
-// An address answered by another Homey (X-Homey-ID differs, or the body is false) is rejected.
-// A 403 "Subscription Inactive" gives an error matching [ErrSubscriptionInactive]; when every
-// address fails the error matches [ErrOffline] and names each address and why, on one line.
+// An address answered by another Homey (an X-Homey-ID that differs, or the body false) is
+// rejected. A 403 "Subscription Inactive" or "Invalid Serial Number" at localSecure ends the race
+// with that error; at another address the relay may still win, as in the official client. When
+// no address wins, the error matches [ErrOffline] (or [ErrSubscriptionInactive] /
+// [ErrInvalidSerial] when a Homey said so) and names each address and why, on one line.
 func Race(ctx context.Context, h Homey, c *http.Client) (Route, error) {
 	cands := h.Candidates()
 	switch {
@@ -113,7 +126,7 @@ func Race(ctx context.Context, h Homey, c *http.Client) (Route, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make(chan pingResult, len(cands))
-	for _, r := range cands {
+	start := func(r Route) {
 		go func() {
 			pctx, pcancel := context.WithTimeout(ctx, pingTimeouts[r.Strategy])
 			defer pcancel()
@@ -123,6 +136,26 @@ func Race(ctx context.Context, h Homey, c *http.Client) (Route, error) {
 			}
 			results <- pingResult{r, err}
 		}()
+	}
+	var relay *Route // the relay, waiting for its head start
+	for _, r := range cands {
+		if r.Strategy == StrategyCloud && len(cands) > 1 {
+			relay = &r
+			continue
+		}
+		start(r)
+	}
+	var headStart <-chan time.Time
+	if relay != nil {
+		t := time.NewTimer(relayHeadStart)
+		defer t.Stop()
+		headStart = t.C
+	}
+	startRelay := func() {
+		if relay != nil {
+			start(*relay)
+			relay, headStart = nil, nil
+		}
 	}
 	first := cands[0].Strategy // the decider: localSecure, local or remoteForwarded (or cloud alone)
 	fallback := func(r Route) bool {
@@ -134,20 +167,25 @@ func Race(ctx context.Context, h Homey, c *http.Client) (Route, error) {
 	var failed []pingResult
 	var decided bool // the decider failed: take the first successful fallback
 	var ok []Route   // fallbacks that succeeded before the decider failed
-	for range cands {
+	for pending := len(cands); pending > 0; {
 		var res pingResult
 		select {
+		case <-headStart:
+			startRelay()
+			continue
 		case res = <-results:
+			pending--
 		case <-ctx.Done():
 			return Route{}, ctx.Err()
 		}
 		if res.err != nil {
 			failed = append(failed, res)
 			if res.route.Strategy == first {
-				if errors.Is(res.err, ErrSubscriptionInactive) {
+				if first == StrategyLocalSecure && isSubscriptionError(res.err) {
 					return Route{}, raceError(h, failed)
 				}
 				decided = true
+				startRelay()
 				if len(ok) > 0 {
 					return ok[0], nil
 				}
@@ -167,27 +205,35 @@ func Race(ctx context.Context, h Homey, c *http.Client) (Route, error) {
 	return Route{}, raceError(h, failed)
 }
 
+// isSubscriptionError: the Homey said 403 "Subscription Inactive" or "Invalid Serial Number".
+func isSubscriptionError(err error) bool {
+	return errors.Is(err, ErrSubscriptionInactive) || errors.Is(err, ErrInvalidSerial)
+}
+
 // raceError is the error of a race in which no route won.
 func raceError(h Homey, failed []pingResult) error {
 	e := &OfflineError{HomeyID: h.ID, HomeyName: h.Name}
 	for _, f := range failed {
 		e.Routes = append(e.Routes, f.route)
 		e.Errs = append(e.Errs, f.err)
-		if errors.Is(f.err, ErrSubscriptionInactive) {
-			e.inactive = true
+		switch {
+		case errors.Is(f.err, ErrSubscriptionInactive):
+			e.cause = ErrSubscriptionInactive
+		case errors.Is(f.err, ErrInvalidSerial) && e.cause == nil:
+			e.cause = ErrInvalidSerial
 		}
 	}
 	return e
 }
 
 // OfflineError is a race that no route won: each route tried and why it failed. It matches
-// [ErrOffline], or [ErrSubscriptionInactive] when a Homey said its subscription is inactive.
+// [ErrOffline], or [ErrSubscriptionInactive] / [ErrInvalidSerial] when a Homey said so.
 type OfflineError struct {
 	HomeyID, HomeyName string
 	Routes             []Route
 	Errs               []error // Errs[i] is why Routes[i] failed
 
-	inactive bool
+	cause error // ErrSubscriptionInactive or ErrInvalidSerial when a Homey said so; else nil
 }
 
 // Error is one line, e.g. `Homey "Home" offline: local http://192.168.1.50: connection refused;
@@ -198,8 +244,11 @@ func (e *OfflineError) Error() string {
 		name = e.HomeyID
 	}
 	what := " offline"
-	if e.inactive {
+	switch e.cause {
+	case ErrSubscriptionInactive:
 		what = ": subscription inactive"
+	case ErrInvalidSerial:
+		what = ": invalid serial number"
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Homey %q%s", sanitize(name, 100), what)
@@ -214,10 +263,10 @@ func (e *OfflineError) Error() string {
 	return b.String()
 }
 
-// Is matches ErrOffline, or ErrSubscriptionInactive when that was the cause.
+// Is matches ErrOffline, or ErrSubscriptionInactive / ErrInvalidSerial when that was the cause.
 func (e *OfflineError) Is(target error) bool {
-	if e.inactive {
-		return target == ErrSubscriptionInactive
+	if e.cause != nil {
+		return target == e.cause
 	}
 	return target == ErrOffline
 }

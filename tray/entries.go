@@ -14,7 +14,9 @@ type deviceGroup struct {
 	devices []deviceRef
 }
 
-type deviceRef struct{ id, name string }
+// deviceRef is one device of the Devices submenu: its id, name and main state ("on", "19.8 °C",
+// "" for none; homey.MainState), shown beside the name.
+type deviceRef struct{ id, name, state string }
 
 // groupDevices groups devices by zone, zones sorted by name, devices by name (case-insensitive,
 // ties by id). A device whose zone is unknown goes to "Other devices".
@@ -37,7 +39,7 @@ func groupDevices(devices map[string]homey.Device, zones map[string]homey.Zone) 
 			g = &deviceGroup{zone: zone, zoneID: zoneID}
 			byZone[zoneID] = g
 		}
-		g.devices = append(g.devices, deviceRef{id: id, name: name})
+		g.devices = append(g.devices, deviceRef{id: id, name: name, state: oneLine(homey.MainState(d), 30)})
 	}
 	out := make([]deviceGroup, 0, len(byZone))
 	for _, g := range byZone {
@@ -73,6 +75,7 @@ type entry struct {
 	label   string // as shown, before menuLabel escaping
 	value   string // the Homey or device id; "" = a disabled line (zone header, placeholder)
 	checked bool
+	name    string // a device's name without its state, for the copy notification; "" = label
 }
 
 // homeyEntries: one checkbox per Homey, the selected one checked. Equal names get a short id.
@@ -114,8 +117,23 @@ func deviceEntries(groups []deviceGroup, err error, loading bool) []entry {
 	for _, g := range groups {
 		out = append(out, entry{label: g.zone})
 		for _, d := range g.devices {
-			out = append(out, entry{label: d.name, value: d.id})
+			e := entry{label: deviceLabel(d), value: d.id}
+			if d.state != "" {
+				e.name = d.name // the label has the state beside it
+			}
+			out = append(out, e)
 		}
 	}
 	return out
+}
+
+// stateSep puts a device's state beside its name in the Devices submenu: "Desk lamp · on".
+const stateSep = " · "
+
+// deviceLabel is a device's name with its main state, when it has one.
+func deviceLabel(d deviceRef) string {
+	if d.state == "" {
+		return d.name
+	}
+	return d.name + stateSep + d.state
 }

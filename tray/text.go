@@ -105,6 +105,8 @@ func attentionReason(err error) string {
 	switch {
 	case err == nil:
 		return "unknown problem"
+	case errors.Is(err, auth.ErrClientRefused):
+		return "Athom refuses the client id or secret, set the client up again"
 	case errors.Is(err, auth.ErrSignInGone):
 		return "Athom no longer accepts it, log in again"
 	case errors.Is(err, auth.ErrNotSignedIn):
@@ -138,6 +140,8 @@ func errorText(err error) string {
 	switch {
 	case err == nil:
 		return ""
+	case errors.Is(err, auth.ErrClientRefused):
+		return "Athom refuses the client id or secret: set the client up again (homeytray setup)"
 	case errors.Is(err, auth.ErrSignInGone):
 		return "the sign-in is no longer valid: log in again"
 	case errors.Is(err, auth.ErrNotSignedIn):
@@ -156,6 +160,8 @@ func errorText(err error) string {
 		return "cannot reach the server: " + homey.NetworkCause(err)
 	case errors.Is(err, homey.ErrSubscriptionInactive):
 		return "the Homey's subscription is inactive"
+	case errors.Is(err, homey.ErrInvalidSerial):
+		return "the Homey reports an invalid serial number"
 	case homey.IsUnauthorized(err):
 		return "the server refused the token (HTTP 401)"
 	case homey.StatusOf(err) == http.StatusTooManyRequests:
@@ -304,6 +310,8 @@ const (
 func attentionNote(err error) note {
 	const title = "Sign-in needs attention"
 	switch {
+	case errors.Is(err, auth.ErrClientRefused):
+		return note{title, "Athom refuses this app's client id or secret. Set the client up again with “homeytray setup”; the saved sign-in is kept."}
 	case errors.Is(err, auth.ErrSignInGone):
 		return note{title, "Athom no longer accepts the saved sign-in. Choose “Log in…” in the tray menu."}
 	case errors.Is(err, auth.ErrNotSignedIn):

@@ -237,10 +237,10 @@ func TestGroupDevices(t *testing.T) {
 	}
 	got := groupDevices(devices, zones)
 	want := []deviceGroup{
-		{zone: "Bathroom", zoneID: "z-bath", devices: []deviceRef{{"d3", "Fan"}}},
-		{zone: "Home", zoneID: "z-home", devices: []deviceRef{{"d7", "Hub Light"}}},
-		{zone: "kitchen", zoneID: "z-kitchen", devices: []deviceRef{{"d6", "Fridge"}, {"d2", "fridge"}, {"d1", "Toaster"}}},
-		{zone: "Other devices", devices: []deviceRef{{"d5", "d5"}, {"d4", "Lost"}}},
+		{zone: "Bathroom", zoneID: "z-bath", devices: []deviceRef{{"d3", "Fan", ""}}},
+		{zone: "Home", zoneID: "z-home", devices: []deviceRef{{"d7", "Hub Light", ""}}},
+		{zone: "kitchen", zoneID: "z-kitchen", devices: []deviceRef{{"d6", "Fridge", ""}, {"d2", "fridge", ""}, {"d1", "Toaster", ""}}},
+		{zone: "Other devices", devices: []deviceRef{{"d5", "d5", ""}, {"d4", "Lost", ""}}},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("groupDevices =\n%v\nwant\n%v", got, want)

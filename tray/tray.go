@@ -241,7 +241,11 @@ func (a *app) onHomeySlot(s *slot) {
 func (a *app) onDeviceSlot(s *slot) {
 	a.onClick(s.item, func() {
 		if e := s.entry.Load(); e != nil && e.value != "" {
-			a.copyDevice(e.value, e.label)
+			name := e.label
+			if e.name != "" {
+				name = e.name // without the state beside it
+			}
+			a.copyDevice(e.value, name)
 		}
 	})
 }

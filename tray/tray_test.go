@@ -174,7 +174,7 @@ func TestViewFromSink(t *testing.T) {
 	if !a.v.devLoading || a.v.phase != phaseSignedIn {
 		t.Fatalf("view %+v: want signed in, devices loading", a.v)
 	}
-	a.devices([]deviceGroup{{zone: "Kitchen", zoneID: "z", devices: []deviceRef{{"d1", "Lamp"}}}}, nil)
+	a.devices([]deviceGroup{{zone: "Kitchen", zoneID: "z", devices: []deviceRef{{"d1", "Lamp", ""}}}}, nil)
 	a.devices(nil, context.DeadlineExceeded) // a failed refresh keeps the last good list
 	if len(a.v.devices) != 1 || a.v.devErr != nil || a.v.devLoading {
 		t.Errorf("view %+v: want the last good list", a.v)

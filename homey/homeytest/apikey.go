@@ -20,6 +20,8 @@ type apiKey struct {
 	homeyID string
 	id      string
 	scopes  []string
+	name    string // set for keys made with POST users/pat (pat.go)
+	created string // their createdAt
 }
 
 // apiKeys holds the keys of every Server (a Server has no field for them); guarded by apiKeysMu.
@@ -83,8 +85,16 @@ func scopeFor(r *http.Request) string {
 		return "homey.device.control"
 	case strings.HasPrefix(p, "/api/manager/zones/"):
 		return "homey.zone.readonly"
+	case strings.HasPrefix(p, "/api/manager/flow/") && r.Method == http.MethodGet:
+		return "homey.flow.readonly"
+	case strings.HasPrefix(p, "/api/manager/flow/") && strings.HasSuffix(p, "/trigger"):
+		return "homey.flow.start"
+	case strings.HasPrefix(p, "/api/manager/flow/"):
+		return "homey.flow"
+	case strings.HasPrefix(p, "/api/manager/system/") && p != "/api/manager/system/ping":
+		return "homey.system.readonly"
 	}
-	return ""
+	return "" // users/pat answers a key itself: 403 Invalid Session Type (pat.go)
 }
 
 // hasScope is the emulator's own reading of scopes, deliberately not homey.HasScope: a shared

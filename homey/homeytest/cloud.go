@@ -81,6 +81,9 @@ func (s *Server) delegationToken(r *http.Request, _ []string) reply {
 	if err != nil || !emptyOrObject(body) {
 		return errorReply(http.StatusBadRequest, "invalid_request", "the body must be empty or a JSON object")
 	}
+	if tok, _ := bearerToken(r); s.appsOnly[tok] {
+		return errorReply(http.StatusForbidden, "forbidden", "this token may not create delegation tokens")
+	}
 	aud := r.URL.Query().Get("audience")
 	if !audiencePattern().MatchString(aud) {
 		return errorReply(http.StatusBadRequest, "invalid_request", "audience is missing or invalid")
@@ -95,7 +98,7 @@ func (s *Server) delegationToken(r *http.Request, _ []string) reply {
 		return errorReply(http.StatusInternalServerError, "server_error", "sign delegation token")
 	}
 	s.issued = append(s.issued, signed)
-	return jsonReply(http.StatusOK, signed)
+	return s.tokenReplyLocked(signed)
 }
 
 func emptyOrObject(body []byte) bool {

@@ -64,6 +64,10 @@ func (k FaultKind) String() string {
 // FaultCloud is the SetFault route key for every request to the cloud listener.
 const FaultCloud = "cloud *"
 
+// FaultRelay is the SetFault route key for every request to a Homey's relay listener (its
+// remoteUrl: Athom's connect service down, the Homeys on the LAN fine).
+const FaultRelay = "relay *"
+
 // Fault is injected into the next Times requests of a route (Times 0: until cleared).
 type Fault struct {
 	Kind  FaultKind
@@ -102,20 +106,31 @@ func (s *Server) ClearFaults() {
 	clear(s.faults)
 }
 
+// admitted is what admit decided for a request.
+type admitted struct {
+	fault    Fault // Kind 0: none
+	impostor bool  // another Homey answers (SetWrongID)
+	hideID   bool  // no X-Homey-ID on the answer (SetNoHomeyID)
+}
+
 // admit counts the request (also per Homey listener when h is set) and returns
-// the fault to inject, if any (Kind 0: none), and whether an impostor answers (SetWrongID).
-func (s *Server) admit(route string, h *homey, via string) (Fault, bool) {
+// the fault to inject, if any, whether an impostor answers and whether the answer goes out
+// without X-Homey-ID.
+func (s *Server) admit(route string, h *homey, via string) admitted {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.counts[route]++
-	impostor := false
+	a := admitted{hideID: h != nil && s.hidesHomeyID(via)}
 	if h != nil {
 		s.viaCounts[viaKey(h.id, via, route)]++
-		impostor = via == ViaLocal && h.wrongID
+		a.impostor = via == ViaLocal && h.wrongID
 	}
 	keys := []string{route, "*"}
-	if h == nil {
+	switch {
+	case h == nil:
 		keys = []string{route, FaultCloud, "*"}
+	case via == ViaRelay:
+		keys = []string{route, FaultRelay, "*"}
 	}
 	for _, key := range keys {
 		f := s.faults[key]
@@ -127,9 +142,10 @@ func (s *Server) admit(route string, h *homey, via string) (Fault, bool) {
 				delete(s.faults, key)
 			}
 		}
-		return *f, impostor
+		a.fault = *f
+		return a
 	}
-	return Fault{}, impostor
+	return a
 }
 
 // handler wraps a route table: (on a relay, wait the relay latency,) count,
@@ -140,7 +156,8 @@ func (s *Server) handler(rt router, h *homey, via string) http.Handler {
 		if via == ViaRelay && !s.relayWait(r) {
 			panic(http.ErrAbortHandler)
 		}
-		f, impostor := s.admit(r.Method+" "+r.URL.Path, h, via)
+		ad := s.admit(r.Method+" "+r.URL.Path, h, via)
+		f := ad.fault
 		kind := f.Kind
 		if kind == FaultSlow {
 			if !s.sleep(r, orDefault(f.Delay, time.Second)) {
@@ -152,18 +169,18 @@ func (s *Server) handler(rt router, h *homey, via string) http.Handler {
 		// Date sees a server whose clock is off.
 		w.Header().Set("Date", s.Now().UTC().Format(http.TimeFormat))
 		if kind != 0 && kind != FaultLoseAnswer {
-			s.inject(w, r, f, h)
+			s.inject(w, r, f, h, ad.hideID)
 			return
 		}
-		if impostor {
-			impostorReply(r).write(w)
+		if ad.impostor {
+			impostorReply(r, ad.hideID).write(w)
 			return
 		}
 		rep := rt.dispatch(r)
 		if kind == FaultLoseAnswer {
 			s.hang(r) // the route has done its work; its answer never leaves
 		}
-		if h != nil {
+		if h != nil && !ad.hideID {
 			w.Header().Set("X-Homey-ID", h.id)
 			w.Header().Set("X-Homey-Version", h.version)
 		}
@@ -171,8 +188,9 @@ func (s *Server) handler(rt router, h *homey, via string) http.Handler {
 	})
 }
 
-// inject answers r with fault f instead of the route; h is the listener's Homey (nil: the cloud).
-func (s *Server) inject(w http.ResponseWriter, r *http.Request, f Fault, h *homey) {
+// inject answers r with fault f instead of the route; h is the listener's Homey (nil: the cloud);
+// hideID leaves X-Homey-ID off a Homey's own answer (SetNoHomeyID).
+func (s *Server) inject(w http.ResponseWriter, r *http.Request, f Fault, h *homey, hideID bool) {
 	switch f.Kind {
 	case Fault5xx:
 		errorReply(http.StatusInternalServerError, "server_error", "injected fault: internal server error").write(w)
@@ -195,7 +213,7 @@ func (s *Server) inject(w http.ResponseWriter, r *http.Request, f Fault, h *home
 		errorReply(http.StatusTooManyRequests, "too_many_requests", "injected fault: too many requests, slow down").
 			with("Retry-After", ra).write(w)
 	case FaultWrongType:
-		if h != nil {
+		if h != nil && !hideID {
 			w.Header().Set("X-Homey-ID", h.id)
 			w.Header().Set("X-Homey-Version", h.version)
 		}

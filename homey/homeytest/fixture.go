@@ -15,6 +15,8 @@ type homey struct {
 	local                    *listener // the LAN address: localUrl (its url stays when stopped)
 	localStopped             bool      // StopLocal: the local listener is closed
 	wrongID                  bool      // SetWrongID: another device answers at localUrl
+	forwarded                *listener // remoteUrlForwarded (Variant.Forwarded); nil until needed
+	variant                  Variant   // SetVariant
 	zones                    map[string]*zone
 	devices                  map[string]*device
 }
@@ -52,6 +54,7 @@ type homeyDoc struct {
 	Role            string         `json:"role"`
 	LocalURL        string         `json:"localUrl,omitempty"`
 	RemoteURL       string         `json:"remoteUrl"`
+	RemoteForwarded string         `json:"remoteUrlForwarded,omitempty"`
 	Users           []homeyUserDoc `json:"users"`
 }
 
@@ -74,11 +77,22 @@ func (s *Server) userDoc() userDoc {
 		Homeys: []homeyDoc{},
 	}
 	for _, h := range s.homeys {
-		doc.Homeys = append(doc.Homeys, homeyDoc{
+		d := homeyDoc{
 			ID: h.id, IDAlias: h.id, Name: h.name, Platform: "local", PlatformVersion: 2, APIVersion: 3,
 			SoftwareVersion: h.version, Model: h.model, Language: "en", Region: "eu", State: "online",
 			Role: "owner", LocalURL: h.local.url, RemoteURL: h.lis.url, Users: []homeyUserDoc{{UserID: u.id, Role: "owner"}},
-		})
+		}
+		v := h.variant
+		if v.Platform != "" {
+			d.Platform, d.Model = v.Platform, "cloud"
+		}
+		if v.APIVersion != 0 {
+			d.APIVersion, d.PlatformVersion = v.APIVersion, 1
+		}
+		if v.Forwarded && h.forwarded != nil {
+			d.LocalURL, d.RemoteForwarded = "", h.forwarded.url
+		}
+		doc.Homeys = append(doc.Homeys, d)
 	}
 	return doc
 }

@@ -31,27 +31,38 @@ var sessionScopes = []string{
 // homeyHandler answers an authenticated Homey request with s.mu held.
 type homeyHandler func(h *homey, sess *session, body []byte, params []string) reply
 
-// homeyRoutes is one Homey's API (what its cloud relay URL serves).
-func (s *Server) homeyRoutes(h *homey) router {
+// homeyRoutes is one Homey's API, as its listener via (ViaRelay, ViaLocal, ViaForwarded) serves it.
+func (s *Server) homeyRoutes(h *homey, via string) router {
 	var rt router
-	rt.add(http.MethodGet, "/api/manager/system/ping", s.ping(h))
+	rt.add(http.MethodGet, "/api/manager/system/ping", s.ping(h, via))
 	rt.add(http.MethodPost, "/api/manager/users/login", s.login(h))
 	rt.add(http.MethodGet, "/api/manager/sessions/session/me", s.authed(h, sessionMe))
-	for _, p := range []string{"/api/manager/devices/device", "/api/manager/devices/device/"} {
-		rt.add(http.MethodGet, p, s.authed(h, devices))
-	}
+	rt.add(http.MethodGet, "/api/manager/devices/device", s.authed(h, func(h *homey, sess *session, body []byte, params []string) reply {
+		if h.variant.APIVersion == 2 { // the Pro 2019's specification has only the trailing slash
+			return errorReply(http.StatusNotFound, "not_found", "no route GET /api/manager/devices/device")
+		}
+		return devices(h, sess, body, params)
+	}))
+	rt.add(http.MethodGet, "/api/manager/devices/device/", s.authed(h, devices))
 	rt.add(http.MethodGet, "/api/manager/devices/device/*", s.authed(h, oneDevice))
 	rt.add(http.MethodPut, "/api/manager/devices/device/*/capability/*", s.authed(h, s.setCapability))
 	for _, p := range []string{"/api/manager/zones/zone", "/api/manager/zones/zone/"} {
 		rt.add(http.MethodGet, p, s.authed(h, zones))
 	}
+	s.patRoutes(&rt, h) // API keys from the owner's session (pat.go)
 	return rt
 }
 
 // ping needs no session. A wrong ?id= answers the literal false, as a Homey
-// does when it is not the one the client looks for.
-func (s *Server) ping(h *homey) handlerFunc {
+// does when it is not the one the client looks for. Variant.Ping403 answers 403 instead.
+func (s *Server) ping(h *homey, via string) handlerFunc {
 	return func(r *http.Request, _ []string) reply {
+		s.mu.Lock()
+		rep, forbidden := h.ping403(via)
+		s.mu.Unlock()
+		if forbidden {
+			return rep
+		}
 		q := r.URL.Query()
 		return jsonReply(http.StatusOK, !q.Has("id") || q.Get("id") == h.id)
 	}
@@ -74,6 +85,9 @@ func (s *Server) login(h *homey) handlerFunc {
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		if h.variant.APIVersion == 1 { // firmware 1.x signs in with /user/me's homey.token instead
+			return errorReply(http.StatusNotFound, "not_found", "no route POST /api/manager/users/login")
+		}
 		sub, err := s.verifyDelegationLocked(jwtStr)
 		if err != nil {
 			return errorReply(http.StatusUnauthorized, "Invalid Token", clip("the delegation token was rejected: "+err.Error()))
@@ -87,7 +101,7 @@ func (s *Server) login(h *homey) handlerFunc {
 		if err := s.saveLocked(); err != nil {
 			return errorReply(http.StatusInternalServerError, "server_error", err.Error())
 		}
-		return jsonReply(http.StatusOK, tok)
+		return s.tokenReplyLocked(tok)
 	}
 }
 

@@ -46,14 +46,20 @@ func (s *Server) relayWait(r *http.Request) bool {
 	return s.sleep(r, d)
 }
 
-// impostorReply is how another Homey at the address answers: its ping succeeds (with its own
-// X-Homey-ID), everything else refuses our session.
-func impostorReply(r *http.Request) reply {
+// impostorReply is how another Homey at the address answers: its ping succeeds with its own
+// X-Homey-ID (false when asked for another ?id=, as a Homey answers), everything else refuses
+// our session. With hideID (SetNoHomeyID) it sends no X-Homey-ID: then only the ?id= answer
+// tells it apart.
+func impostorReply(r *http.Request, hideID bool) reply {
 	var rep reply
 	if r.URL.Path == "/api/manager/system/ping" {
-		rep = jsonReply(http.StatusOK, true)
+		q := r.URL.Query()
+		rep = jsonReply(http.StatusOK, !q.Has("id") || q.Get("id") == impostorID)
 	} else {
 		rep = invalidSession("the session is invalid or was revoked")
+	}
+	if hideID {
+		return rep
 	}
 	return rep.with("X-Homey-ID", impostorID).with("X-Homey-Version", "12.4.0")
 }
@@ -99,7 +105,7 @@ func (s *Server) StartLocal(homeyID string) error {
 	case !h.localStopped:
 		return nil
 	}
-	l, err := newListener(h.local.addr, s.handler(s.homeyRoutes(h), h, ViaLocal))
+	l, err := newListener(h.local.addr, s.handler(s.homeyRoutes(h, ViaLocal), h, ViaLocal))
 	if err != nil {
 		return fmt.Errorf("homeytest: listen homey %s (local): %w", h.name, err)
 	}

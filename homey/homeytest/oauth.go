@@ -105,7 +105,7 @@ func (s *Server) token(r *http.Request, _ []string) reply {
 	form := r.PostForm
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.clientAuthenticated(r) {
+	if s.clientRefused || !s.clientAuthenticated(r) {
 		return errorReply(http.StatusUnauthorized, "invalid_client", "client authentication failed").
 			with("WWW-Authenticate", `Basic realm="athom"`)
 	}
@@ -171,7 +171,7 @@ func (s *Server) grantRefreshLocked(form url.Values) reply {
 	}
 	if _, ok := s.refresh[rt]; !ok {
 		if !s.inGraceLocked(rt) {
-			return invalidGrant("the refresh token is invalid or was revoked")
+			return s.refreshRefusedLocked("the refresh token is invalid or was revoked")
 		}
 		// A rotated token within the grace window: the client most likely never
 		// got the answer that replaced it. Issue a new pair; the token stays in

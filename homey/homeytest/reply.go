@@ -17,7 +17,8 @@ const contentTypeJSON = "application/json; charset=utf-8"
 // reply is a handler's answer, written after the handler has released s.mu.
 type reply struct {
 	status int
-	body   any // encoded as JSON; noBody for none
+	body   any    // encoded as JSON; noBody for none
+	text   string // when set: the body as text/plain instead of body
 	header http.Header
 }
 
@@ -47,6 +48,13 @@ func (rep reply) with(key, value string) reply {
 func (rep reply) write(w http.ResponseWriter) {
 	for k, v := range rep.header {
 		w.Header()[k] = v
+	}
+	if rep.text != "" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(rep.text)))
+		w.WriteHeader(rep.status)
+		_, _ = w.Write([]byte(rep.text))
+		return
 	}
 	w.Header().Set("Content-Type", contentTypeJSON)
 	if _, ok := rep.body.(bodyless); ok {

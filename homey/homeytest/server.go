@@ -62,6 +62,15 @@ type Options struct {
 	// session expiries, JWT iat/exp, capability times and the Date header all use host time
 	// + ClockOffset, so a client sees a server whose clock is off. See SetClockOffset.
 	ClockOffset time.Duration
+
+	// The tolerance variants (tolerance.go), all off by default: see SetNoHomeyID,
+	// SetTokenBody, SetRefreshError, SetClientRefused and SetVariant.
+	NoHomeyID          string             // listeners that answer without X-Homey-ID: ViaRelay, ViaLocal, ViaForwarded, ViaAll
+	TokenBody          TokenBody          // how delegation and users/login send their token
+	RefreshErrorStatus int                // with RefreshErrorCode, the answer to a dead refresh token (0 = 400 invalid_grant)
+	RefreshErrorCode   string             // the OAuth error code of that answer
+	ClientRefused      bool               // the token endpoint answers 401 invalid_client to every grant
+	Variants           map[string]Variant // by Homey name or id
 }
 
 // HomeyInfo describes one emulated Homey.
@@ -99,6 +108,13 @@ type Server struct {
 	sessionTTL   time.Duration
 	relayLatency time.Duration // 0 = none
 
+	noHomeyID        string // SetNoHomeyID
+	tokenBody        TokenBody
+	refreshErrStatus int
+	refreshErrCode   string
+	clientRefused    bool
+	appsOnly         map[string]bool // IssueAppsOnlyToken: access tokens refused at the delegation
+
 	faults    map[string]*Fault
 	counts    map[string]int
 	viaCounts map[string]int // "<homeyID> <via> <route>" -> requests
@@ -131,12 +147,16 @@ func New(o Options) (*Server, error) {
 		sessionTTL:   orDefault(o.SessionTTL, DefaultSessionTTL),
 		relayLatency: relayLatency(o.RelayLatency),
 		faults:       map[string]*Fault{}, counts: map[string]int{}, viaCounts: map[string]int{}, grants: map[string]int{},
-		closing: make(chan struct{}),
+		closing: make(chan struct{}), appsOnly: map[string]bool{},
 	}
 	if err := s.applyState(o, st); err != nil {
 		return nil, err
 	}
 	if err := s.listen(o, st); err != nil {
+		s.closeListeners()
+		return nil, err
+	}
+	if err := s.applyTolerance(o); err != nil {
 		s.closeListeners()
 		return nil, err
 	}
@@ -199,10 +219,10 @@ func (s *Server) listen(o Options, st *state) error {
 		if st != nil && st.LocalAddrs[h.id] != "" {
 			local = st.LocalAddrs[h.id]
 		}
-		if h.lis, err = newListener(addr, s.handler(s.homeyRoutes(h), h, ViaRelay)); err != nil {
+		if h.lis, err = newListener(addr, s.handler(s.homeyRoutes(h, ViaRelay), h, ViaRelay)); err != nil {
 			return fmt.Errorf("listen homey %s: %w", h.name, err)
 		}
-		if h.local, err = newListener(local, s.handler(s.homeyRoutes(h), h, ViaLocal)); err != nil {
+		if h.local, err = newListener(local, s.handler(s.homeyRoutes(h, ViaLocal), h, ViaLocal)); err != nil {
 			return fmt.Errorf("listen homey %s (local): %w", h.name, err)
 		}
 	}
@@ -236,6 +256,9 @@ func (s *Server) listeners() []*listener {
 		}
 		if h.local != nil && !h.localStopped {
 			ls = append(ls, h.local)
+		}
+		if h.forwarded != nil {
+			ls = append(ls, h.forwarded)
 		}
 	}
 	return ls

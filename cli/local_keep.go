@@ -1,0 +1,161 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/homeytray/homeytray/homey"
+)
+
+// keptKey is an API key that `local add` is about to keep: pasted, or made by homeytray (keyID).
+type keptKey struct {
+	base, id, name, key string
+	keyID, keyName      string // set when homeytray made the key (--create-key)
+}
+
+// keepKeyEntry checks k with the Homey at k.base (its session: the key must be accepted and may
+// view devices), then keeps the key in the keychain and the Homey in the config. Pasted or made
+// here, every key goes through the same check. It returns the entry it replaced, if any.
+func (a *app) keepKeyEntry(ctx, cctx context.Context, c *Config, k keptKey) (old *LocalHomey, err error) {
+	client := &homey.Client{BaseURL: k.base, HomeyID: k.id, HTTP: a.httpc}
+	s, err := client.SessionMe(cctx, k.key)
+	if err != nil {
+		return nil, a.refusedKey(k.base, err)
+	}
+	scopes := s.IntersectedScopes
+	if len(scopes) == 0 {
+		scopes = s.Scopes
+	}
+	if !homey.HasScope(scopes, homey.ScopeDevices) {
+		return nil, fmt.Errorf("the Homey at %s accepted the API key, but it may not view devices (%s): create a key with that permission in the Homey web app (Settings → API Keys); nothing was stored", k.base, homey.ScopeDevices)
+	}
+	name := k.name
+	if name == "" {
+		name = defaultLocalName(c, k.id, k.base)
+	}
+	for _, l := range c.LocalHomeys {
+		if l.ID != k.id && strings.EqualFold(l.Name, name) {
+			return nil, usageErrorf("local add: a local Homey is already called %q (%s): choose another --name", l.Name, l.ID)
+		}
+	}
+	store, err := a.secrets()
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Set(keyAPIKeyPrefix+k.id, k.key); err != nil {
+		return nil, fmt.Errorf("store the API key: %w", err)
+	}
+	entry := LocalHomey{ID: k.id, Name: name, Address: k.base, KeyID: k.keyID, KeyName: k.keyName}
+	for i, l := range c.LocalHomeys {
+		if l.ID == k.id {
+			prev := l
+			old, c.LocalHomeys[i] = &prev, entry
+		}
+	}
+	if old == nil {
+		c.LocalHomeys = append(c.LocalHomeys, entry)
+	}
+	if c.SelectedHomey == "" {
+		c.SelectedHomey = k.id
+	}
+	if err := c.save(); err != nil {
+		return nil, err
+	}
+	a.tellTray(ctx)
+	verb := "Added"
+	if old != nil {
+		verb = "Updated"
+	}
+	fmt.Fprintf(a.stdout, "%s %s (%s) at %s; its API key is in %s. It works without the Athom cloud.\n",
+		verb, entry.Name, k.id, k.base, store.Name())
+	if !homey.HasScope(scopes, homey.ScopeZones) {
+		fmt.Fprintf(a.stdout, "Note: the key may not view zones (%s): devices shows zone ids instead of room names.\n", homey.ScopeZones)
+	}
+	return old, nil
+}
+
+// localListEntry is one line of `local list --json`: the config's entry and whether homeytray
+// made its key.
+type localListEntry struct {
+	LocalHomey
+	CreatedKey bool `json:"created_key"`
+}
+
+func (a *app) localList(asJSON bool) error {
+	c, err := a.config()
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		list := []localListEntry{}
+		for _, l := range c.LocalHomeys {
+			list = append(list, localListEntry{l, l.KeyID != ""})
+		}
+		return writeJSON(a, list)
+	}
+	if len(c.LocalHomeys) == 0 {
+		fmt.Fprintf(a.stdout, "No local Homeys. Add one: %s local add --address http://<its IP> (API key on stdin)\n", a.cmdPrefix())
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tADDRESS\tID\tKEY")
+	for _, l := range c.LocalHomeys {
+		key := "pasted"
+		if l.KeyID != "" {
+			key = fmt.Sprintf("made by homeytray (%q on the Homey)", oneLine(l.KeyName))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", oneLine(l.Name), l.Address, l.ID, key)
+	}
+	return tw.Flush()
+}
+
+func (a *app) localRemove(ctx context.Context, nameOrID string) error {
+	c, err := a.config()
+	if err != nil {
+		return err
+	}
+	i := -1
+	for j, l := range c.LocalHomeys {
+		if l.ID == nameOrID {
+			i = j
+		}
+	}
+	for j, l := range c.LocalHomeys {
+		if i < 0 && strings.EqualFold(l.Name, nameOrID) {
+			i = j
+		}
+	}
+	if i < 0 {
+		return fmt.Errorf("no local Homey is called %q: see %s local list", oneLine(nameOrID), a.cmdPrefix())
+	}
+	l := c.LocalHomeys[i]
+	var onHomey string // what became of a key homeytray made, on the Homey
+	if l.KeyID != "" {
+		onHomey = a.deleteMadeKey(ctx, c, l)
+	}
+	store, err := a.secrets()
+	if err != nil {
+		return err
+	}
+	if err := store.Delete(keyAPIKeyPrefix + l.ID); err != nil {
+		return fmt.Errorf("delete the API key of %s: %w", l.Name, err)
+	}
+	c.LocalHomeys = append(c.LocalHomeys[:i:i], c.LocalHomeys[i+1:]...)
+	if _, err := c.homey(c.SelectedHomey); err != nil {
+		c.SelectedHomey = ""
+		if all := c.allHomeys(); len(all) > 0 {
+			c.SelectedHomey = all[0].ID
+		}
+	}
+	if err := c.save(); err != nil {
+		return err
+	}
+	a.tellTray(ctx)
+	fmt.Fprintf(a.stdout, "Removed %s (%s); its API key is deleted from %s.\n", l.Name, l.ID, store.Name())
+	if onHomey != "" {
+		fmt.Fprintln(a.stdout, onHomey)
+	}
+	return nil
+}
