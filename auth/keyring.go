@@ -43,8 +43,13 @@ type keyringBackend interface {
 type goKeyring struct{}
 
 // raceRetries bounds how often a read or delete looks for the item again after another process
-// deleted or replaced the one it found (itemGone).
-const raceRetries = 5
+// deleted or replaced the one it found (itemGone). Between tries it waits a little longer each
+// time (raceWait): with many writers replacing the item, an immediate retry can lose the same
+// race again (1 of 600 calls did with 5 immediate retries on a loaded machine).
+const raceRetries = 12
+
+// raceWait is the pause before retry i: 1, 2, 4 … ms, at most 20 ms (about 150 ms in all).
+func raceWait(i int) { time.Sleep(min(time.Millisecond<<i, 20*time.Millisecond)) }
 
 // Get reads the item. go-keyring searches for the item, then reads the path it found; another
 // process may delete or replace the item in between (a Secret Service answers "No such
@@ -57,6 +62,7 @@ func (goKeyring) Get(s, u string) (string, error) {
 	return withOwnCollection("get", s, u, "", func() (string, error) {
 		v, err := keyring.Get(s, u)
 		for i := 0; i < raceRetries && err != nil && itemGone(err); i++ {
+			raceWait(i)
 			v, err = keyring.Get(s, u)
 		}
 		return v, err
@@ -79,6 +85,7 @@ func (goKeyring) Delete(s, u string) error {
 	_, err := withOwnCollection("delete", s, u, "", func() (string, error) {
 		err := keyring.Delete(s, u)
 		for i := 0; i < raceRetries && err != nil && itemGone(err); i++ {
+			raceWait(i)
 			err = keyring.Delete(s, u)
 		}
 		return "", err
