@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -56,7 +55,7 @@ func (c *syncCore) bearerCalls() int { defer c.lock()(); return len(c.f.bearerOf
 // cancelling ctx ends it with nil and frees the socket.
 func TestHeadless(t *testing.T) {
 	core := &syncCore{f: newFakeCore()}
-	sock := filepath.Join(t.TempDir(), "homeytray.sock")
+	sock := testSocket(t) // a named pipe on Windows
 	var log logLines
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
