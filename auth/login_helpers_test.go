@@ -14,20 +14,21 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/homeytray/homeytray/internal/testport"
 )
 
 // browser is a real HTTP client playing the browser; it follows redirects.
 var browser = &http.Client{Timeout: 5 * time.Second}
 
-// freePort returns a port that was free on 127.0.0.1 a moment ago.
+// freePort returns a loopback port that is free now, outside the ephemeral range (testport).
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	port, err := testport.Free()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // newAuthServer plays the authorization page: GET /authorise redirects to

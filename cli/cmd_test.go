@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/internal/testport"
 )
 
 // parseWith runs argv through one command built with a runF hook, as gh's TestNewCmd* tests do:
@@ -111,12 +111,10 @@ type user struct {
 }
 
 func newUser(t *testing.T) *user {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := testport.Free()
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
 	srv := homeytest.NewServer(t, homeytest.Options{RedirectURI: fmt.Sprintf("http://localhost:%d/callback", port)})
 	dir := t.TempDir()
 	// os.UserConfigDir and os.UserCacheDir read the process environment: these tests are not parallel.

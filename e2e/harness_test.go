@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/internal/testport"
 )
 
 // The end-to-end tests run the real binary, as a user would, against the emulator served by the
@@ -219,12 +219,11 @@ func (e *testEnv) login() string {
 
 func freePort(tb testing.TB) int {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := testport.Free()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 func randomHex(tb testing.TB, n int) string {
