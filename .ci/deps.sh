@@ -23,7 +23,7 @@ command -v dunst >/dev/null || need+=(dunst)
 command -v xclip >/dev/null || need+=(xclip)
 command -v status-notifier-watcher >/dev/null || need+=(haskell-status-notifier-item-utils)
 command -v desktop-file-validate >/dev/null || need+=(desktop-file-utils)
-# The other Secret Service providers (e2e/secretservice_providers_test.go, .ci/secret-provider.sh):
+# The other Secret Service providers (e2e/keychain_providers_test.go, .ci/keychain-provider.sh):
 # KeePassXC with Debian's python3-pykeepass to expose a group of its database, and KWallet.
 command -v keepassxc >/dev/null || need+=(keepassxc)
 /usr/bin/python3 -c 'import pykeepass' 2>/dev/null || need+=(python3-pykeepass)

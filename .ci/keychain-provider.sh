@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Starts one Secret Service provider, headless, in the foreground, on the session bus in
-# $DBUS_SESSION_BUS_ADDRESS (a private one: e2e/secretservice_providers_test.go starts a bus per
+# $DBUS_SESSION_BUS_ADDRESS (a private one: e2e/keychain_providers_test.go starts a bus per
 # provider and this script as a child, and ends it by PID with SIGKILL; KeePassXC ignores
 # SIGTERM while a hidden dialog is open).
-#   secret-provider.sh keepassxc DIR          a new database with an exposed group (unlocked)
-#   secret-provider.sh keepassxc-nogroup DIR  a new database with Secret Service on, no group exposed
-#   secret-provider.sh kwallet DIR            kwalletd5 with the committed empty-password wallet
-#   secret-provider.sh kwallet-nowallet DIR   kwalletd5 with its Secret Service API on, no wallet yet
+#   keychain-provider.sh keepassxc DIR          a new database with an exposed group (unlocked)
+#   keychain-provider.sh keepassxc-nogroup DIR  a new database with Secret Service on, no group exposed
+#   keychain-provider.sh kwallet DIR            kwalletd5 with the committed empty-password wallet
+#   keychain-provider.sh kwallet-nowallet DIR   kwalletd5 with its Secret Service API on, no wallet yet
 # DIR is the provider's own HOME (config, data). What each needs is in TESTING.md, "Other Secret
 # Service providers, headless". The python is Debian's (/usr/bin/python3: python3-pykeepass).
 set -euo pipefail
@@ -90,7 +90,7 @@ EOF
   exec kwalletd5
   ;;
 *)
-  echo "secret-provider: unknown provider $provider" >&2
+  echo "keychain-provider: unknown provider $provider" >&2
   exit 2
   ;;
 esac

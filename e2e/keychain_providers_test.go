@@ -15,7 +15,7 @@ import (
 )
 
 // The keychain flow against the other Secret Service providers Linux users have, each headless
-// on a private bus of its own (.ci/secret-provider.sh starts them; TESTING.md, "Other Secret
+// on a private bus of its own (.ci/keychain-provider.sh starts them; TESTING.md, "Other Secret
 // Service providers"): KeePassXC, whose only collection is named after its database file and
 // exists only for an exposed group, and KWallet (kwalletd5 with its Secret Service API on and the
 // committed empty wallet). gnome-keyring runs the same flow for comparison. A provider that is
@@ -51,7 +51,7 @@ func startProvider(t *testing.T, provider string) string {
 	}
 	bus, dir := privateBus(t)
 	home := filepath.Join(dir, "home")
-	cmd := exec.Command("bash", filepath.Join(moduleRoot, ".ci", "secret-provider.sh"), provider, home)
+	cmd := exec.Command("bash", filepath.Join(moduleRoot, ".ci", "keychain-provider.sh"), provider, home)
 	cmd.Env = append(cleanEnviron(), "DBUS_SESSION_BUS_ADDRESS="+bus)
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
