@@ -58,11 +58,6 @@ func Main(ctx context.Context, args []string, s Streams, v Version) int {
 	return a.main(ctx, args)
 }
 
-// run is Main for tests: the whole program without globals.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return Main(ctx, args, Streams{stdin, stdout, stderr}, Version{Version: "test"})
-}
-
 func (a *app) main(ctx context.Context, args []string) int {
 	if a.profile != "" && !validProfile(a.profile) {
 		fmt.Fprintf(a.stderr, "homeytray: HOMEYTRAY_PROFILE=%q: use lowercase letters, digits and dashes\n", a.profile)
@@ -91,10 +86,6 @@ func NewCommand(v Version) *cobra.Command {
 // Usage and help come from the flags themselves; errors are returned to Main, which alone turns
 // them into words and an exit code.
 func newRootCmd(a *app) *cobra.Command {
-	// cobra refuses to run on Windows when Explorer started the process ("This is a command line
-	// tool…"), but a double click and the Run key (autostart) start the tray exactly that way.
-	// Found by the Wine test (.ci/wine.sh), where `explorer /desktop` starts the tray.
-	cobra.MousetrapHelpText = ""
 	root := &cobra.Command{
 		Use:   "homeytray",
 		Short: "A fresh Homey API bearer token, one command away",

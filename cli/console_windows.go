@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 
+	"github.com/spf13/cobra"
 	"golang.org/x/sys/windows"
 )
 
@@ -11,6 +12,10 @@ import (
 // console, and what it writes to stdout and stderr is lost. When started from a terminal with a
 // command, borrow the terminal's console. Handles a script passed in (pipes, files) are kept.
 func AttachConsole(args []string) {
+	// cobra refuses to run when Explorer started the process ("This is a command line tool…"),
+	// but a double click and the Run key (autostart) start the tray exactly that way. Found by
+	// the Wine test (.ci/wine.sh), where `explorer /desktop` starts the tray.
+	cobra.MousetrapHelpText = ""
 	if len(args) == 0 || os.Stdout.Fd() != 0 && os.Stdout.Fd() != uintptr(windows.InvalidHandle) {
 		return
 	}

@@ -253,14 +253,8 @@ func TestToleranceTrayRefreshErrors(t *testing.T) {
 		{"client refused", 0, "", true, "homeytray setup"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			e := newTestEnv(t, false)
-			e.srv.SetAccessTokenTTL(30 * time.Second) // inside auth's 60 s margin: every AccessToken refreshes
-			e.loginHTTP()
-			e.srv.ResetCounts()
-			e.srv.SetFault("POST /oauth2/token", homeytest.Fault{Kind: homeytest.FaultReset, Times: 1})
-			p := e.startTray(t)
+			e, p := startTrayDroppingFirstRefresh(t)
 			cl := p.client
-			cl.waitStatus(10*time.Second, "Signed in as Ada Lovelace")
 			if !waitFor(10*time.Second, func() bool { return e.srv.Count("POST /oauth2/token") >= 1 }) {
 				t.Fatalf("the tray never asked for a fresh access token")
 			}

@@ -834,14 +834,8 @@ func TestTrayWithoutXclip(t *testing.T) {
 func TestTrayRefreshNeedsAttention(t *testing.T) {
 	requireTrayDesktop(t)
 	notes := watchNotifications(t, os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
-	e := newTestEnv(t, false)
-	e.srv.SetAccessTokenTTL(30 * time.Second) // inside auth's 60 s margin: every AccessToken refreshes
-	e.loginHTTP()
-	e.srv.ResetCounts()
-	e.srv.SetFault("POST /oauth2/token", homeytest.Fault{Kind: homeytest.FaultReset, Times: 1})
-	p := e.startTray(t)
+	e, p := startTrayDroppingFirstRefresh(t)
 	c := p.client
-	c.waitStatus(10*time.Second, "Signed in as Ada Lovelace")
 	iconBefore, _ := c.property("IconPixmap")
 	if !waitFor(10*time.Second, func() bool { return e.srv.Count("POST /oauth2/token") >= 1 }) {
 		t.Fatalf("the tray never asked for a fresh access token")
@@ -1010,4 +1004,20 @@ func tellTestTray(t *testing.T, e *testEnv) {
 	if _, err := tray.Ask(ctx, path, tray.Request{Op: "changed"}); err != nil {
 		t.Fatalf("the tray's socket: %v", err)
 	}
+}
+
+// startTrayDroppingFirstRefresh signs a user in with 30 s access tokens (inside auth's 60 s
+// margin: every AccessToken refreshes) and starts the tray with the token endpoint dropping its
+// first refresh (a network blip), so that the tray's retry a few seconds later is the background
+// pass a test can steer; it returns once the tray says who is signed in.
+func startTrayDroppingFirstRefresh(t *testing.T) (*testEnv, *trayProc) {
+	t.Helper()
+	e := newTestEnv(t, false)
+	e.srv.SetAccessTokenTTL(30 * time.Second)
+	e.loginHTTP()
+	e.srv.ResetCounts()
+	e.srv.SetFault("POST /oauth2/token", homeytest.Fault{Kind: homeytest.FaultReset, Times: 1})
+	p := e.startTray(t)
+	p.client.waitStatus(10*time.Second, "Signed in as Ada Lovelace")
+	return e, p
 }
