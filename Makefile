@@ -25,13 +25,13 @@ build-linux:
 build-windows:
 	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS) -H=windowsgui' -o $(BIN).exe .
 
-# Installs what is missing (Debian, as root), starts a private D-Bus session with a real unlocked
-# gnome-keyring and headless Chromium as the browser, then runs every test with the race detector.
-test: deps vet cross
-	bash .ci/desktop.sh $(GO) test -race -count=1 -timeout 15m ./...
-	$(MAKE) test-wine
-	$(MAKE) fuzz
-	$(MAKE) test-packages
+# Every step of the suite (.ci/test.sh): installs what is missing (Debian, as root), vet and the
+# cross builds, every Go test with the race detector inside a private desktop session (a D-Bus
+# session with a real unlocked gnome-keyring, Xvfb, headless Chromium as the browser), the Windows
+# build under Wine, the fuzz targets and the packages; then checks that nothing it started is
+# still running. A failing run ends with the names of what failed and the logs that explain it.
+test:
+	bash .ci/test.sh
 
 # The Windows build for real, under Wine on Xvfb (about 45 s warm): the Windows unit tests, then
 # the .exe's commands, the Credential Manager and the tray (.ci/wine.sh; log in bin/wine-log/).

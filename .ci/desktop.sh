@@ -13,12 +13,18 @@ ci=$(cd "$(dirname "$0")" && pwd)
 RUN=$(mktemp -d "${TMPDIR:-/tmp}/homeytray-test.XXXXXX")
 pids=()
 cleanup() {
+  local rc=$?
   set +e # a failing clean-up must not turn a green run red
   if [ -f "$RUN/chromium.pids" ]; then
     while read -r pid; do kill -TERM -- "-$pid" 2>/dev/null; done < "$RUN/chromium.pids"
   fi
   for ((i=${#pids[@]}-1; i>=0; i--)); do kill "${pids[$i]}" 2>/dev/null; done
   wait 2>/dev/null
+  # A failed run keeps its daemons' logs for the summary of .ci/test.sh (HOMEYTRAY_TEST_LOGS).
+  if [ "$rc" != 0 ] && [ -n "${HOMEYTRAY_TEST_LOGS:-}" ]; then
+    local keep="$HOMEYTRAY_TEST_LOGS/desktop-${RUN##*.}"
+    mkdir -p "$keep" && cp "$RUN"/*.log "$keep/" 2>/dev/null
+  fi
   # Chromium's helpers may take a moment to let go of their profile folders.
   for _ in 1 2 3 4 5 6 7 8 9 10; do rm -rf "$RUN" 2>/dev/null && break; sleep 0.2; done
 }

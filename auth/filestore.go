@@ -77,7 +77,7 @@ func (f *FileStore) read() (map[string]string, error) {
 	if f.Path == "" {
 		return nil, errors.New("insecure file store: no path")
 	}
-	data, err := os.ReadFile(f.Path)
+	data, err := fsutil.ReadFile(f.Path) // not os.ReadFile: Windows refuses an open during another process's replace
 	if errors.Is(err, fs.ErrNotExist) {
 		return map[string]string{}, nil
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -53,11 +54,30 @@ func helperCommand(name string, env ...string) *exec.Cmd {
 	return cmd
 }
 
+// startHelper starts cmd. Wine's process creation fails now and then under load ("fork/exec
+// …auth.test.exe: Internal error."), a failure of the emulated OS that real Windows does not
+// show: a few more tries. A child that really cannot start fails every try.
+func startHelper(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	var err error
+	for try := 0; try < 5; try++ {
+		if err = cmd.Start(); err == nil {
+			return
+		}
+		// exec.Cmd cannot be started twice: the same command again, with a fresh Cmd.
+		fresh := exec.Command(cmd.Path, cmd.Args[1:]...)
+		fresh.Env, fresh.Dir, fresh.Stdin, fresh.Stdout, fresh.Stderr = cmd.Env, cmd.Dir, cmd.Stdin, cmd.Stdout, cmd.Stderr
+		*cmd = *fresh
+	}
+	t.Fatalf("start %s: %v", filepath.Base(cmd.Path), err)
+}
+
 // helperRefresh waits for the start file, gets a token through a Session on
 // a shared FileStore and lock file, and prints the access token.
 func helperRefresh() error {
 	start := os.Getenv("AUTH_TEST_START")
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+	// Generous: 16 children start one after another (slowly under Wine on a loaded machine).
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(time.Millisecond) {
 		if _, err := os.Stat(start); err == nil {
 			break
 		}

@@ -65,7 +65,7 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 // loadConfig reads path; a missing file is an empty config.
 func loadConfig(path string) (*Config, error) {
 	c := &Config{path: path}
-	b, err := os.ReadFile(path)
+	b, err := fsutil.ReadFile(path) // another process may be replacing it (Windows)
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, nil
 	}

@@ -69,8 +69,58 @@ func (p *crashProc) kill() (killed bool, code int) {
 // access and a refresh token. It returns the raw item, to be compared (never printed).
 func (e *testEnv) storedSignIn(t *testing.T) string {
 	t.Helper()
-	return e.storedSignInFrom(t, e.keyring())
+	return e.storedSignInFrom(t, e.store(t))
 }
+
+// ownKeyring moves e onto a session bus and gnome-keyring of its own. The kill tests SIGKILL
+// homeytray in the middle of Secret Service calls; gnome-keyring-daemon 42 has been seen to abort
+// (SIGTRAP, upstream GNOME/gnome-keyring issues 190, 196 and 199) when clients die mid-call, and
+// with the shared daemon of the harness that would fail every other test's keychain too.
+func (e *testEnv) ownKeyring(t *testing.T) {
+	t.Helper()
+	bus, _ := privateKeyring(t)
+	e.bus = bus
+	e.setenv("DBUS_SESSION_BUS_ADDRESS=" + bus)
+}
+
+// store is where e's binary keeps its secrets: the harness keyring through go-keyring in this
+// process, or, after ownKeyring, that keyring read with secret-tool (go-keyring in this
+// process is bound to the harness's bus).
+func (e *testEnv) store(t *testing.T) auth.Store {
+	if e.bus == "" {
+		return e.keyring()
+	}
+	return &secretTool{t: t, bus: e.bus, service: e.keyring().Service}
+}
+
+// secretTool reads the items go-keyring wrote (attributes service and username) on another bus.
+// Only Get is needed; Set and Delete fail the test.
+type secretTool struct {
+	t            *testing.T
+	bus, service string
+}
+
+func (s *secretTool) Get(key string) (string, error) {
+	cmd := exec.Command("secret-tool", "lookup", "service", s.service, "username", key)
+	cmd.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS="+s.bus)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	switch {
+	case err != nil && len(out) == 0 && stderr.Len() == 0:
+		return "", auth.ErrNotFound // secret-tool exits 1 silently when there is no such item
+	case err != nil:
+		return "", fmt.Errorf("secret-tool lookup %s: %v: %s", key, err, strings.TrimSpace(stderr.String()))
+	}
+	return string(out), nil
+}
+
+func (s *secretTool) Name() string { return "Secret Service on " + s.bus }
+func (s *secretTool) Set(string, string) error {
+	s.t.Fatal("secretTool.Set: not supported")
+	return nil
+}
+func (s *secretTool) Delete(string) error { s.t.Fatal("secretTool.Delete: not supported"); return nil }
 
 // storedSignInFrom is storedSignIn for another store (the insecure file store).
 func (e *testEnv) storedSignInFrom(t *testing.T, store auth.Store) string {
@@ -113,6 +163,7 @@ func (e *testEnv) lockHeld(t *testing.T) bool {
 // refreshes with the stored refresh token.
 func TestKillBeforeServerActs(t *testing.T) {
 	e := newTestEnv(t, false)
+	e.ownKeyring(t)
 	e.loginHTTP()
 	before := e.storedSignIn(t)
 	e.srv.ExpireAccessTokens() // `homeys` gets a 401 invalid_token from /user/me and refreshes
@@ -165,6 +216,7 @@ func TestKillAfterServerRotated(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newTestEnv(t, false)
+			e.ownKeyring(t)
 			e.srv.SetRotateRefreshTokens(c.rotate)
 			e.srv.SetRefreshGrace(c.grace)
 			e.loginHTTP()
@@ -247,7 +299,8 @@ func TestKillAnywhereInRefresh(t *testing.T) {
 			e.srv.SetRotateRefreshTokens(c.rotate)
 			e.srv.SetRefreshGrace(c.grace)
 			var global []string
-			var store auth.Store = e.keyring()
+			e.ownKeyring(t)
+			var store = e.store(t)
 			if c.insecure {
 				global = []string{"--insecure-file-store"}
 				store = &auth.FileStore{Path: filepath.Join(e.configDir(), "secrets.json")}
@@ -379,6 +432,7 @@ func (e *testEnv) configTemps(t *testing.T) []string {
 // or the new file, never half of one).
 func TestKillConfigWrite(t *testing.T) {
 	e := newTestEnv(t, false)
+	e.ownKeyring(t)
 	e.loginHTTP()
 	e.must("", "use", "Home") // also caches the account's Homeys: `use` makes no HTTP call after this
 	ids := map[string]string{}
@@ -472,6 +526,7 @@ func TestKillTrayMidRefresh(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newTestEnv(t, false)
+			e.ownKeyring(t)
 			e.srv.SetAccessTokenTTL(30 * time.Second)
 			e.srv.SetRefreshGrace(time.Minute) // rotation is on by default
 			e.loginHTTP()

@@ -93,6 +93,8 @@ type testEnv struct {
 	vars []string
 	// secrets that must never show up outside `token`'s stdout
 	secrets []string
+	bus     string // a session bus of e's own (ownKeyring); "" = the harness's
+
 }
 
 func newTestEnv(t testing.TB, needBrowser bool) *testEnv {
