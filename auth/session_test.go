@@ -194,7 +194,7 @@ func TestTokenEndpointFaults(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			if time.Since(start) > 2*time.Second {
+			if time.Since(start) > 30*time.Second { // a hang, not slowness: the machine may be loaded
 				t.Errorf("took %s", time.Since(start))
 			}
 			if errors.Is(err, ErrSignInGone) || errors.Is(err, ErrNotSignedIn) {

@@ -170,7 +170,7 @@ func TestKillBeforeServerActs(t *testing.T) {
 	e.srv.ResetCounts()
 	e.srv.SetFault(routeToken, homeytest.Fault{Kind: homeytest.FaultHang})
 	p := e.crashStart(t, "homeys")
-	if !waitFor(10*time.Second, func() bool { return e.srv.Count(routeToken) == 1 }) {
+	if !waitFor(30*time.Second, func() bool { return e.srv.Count(routeToken) == 1 }) {
 		p.kill()
 		t.Fatalf("the refresh request never reached the server:\n%s", p.out.String())
 	}
@@ -225,7 +225,7 @@ func TestKillAfterServerRotated(t *testing.T) {
 			e.srv.ResetCounts()
 			e.srv.SetFault(routeToken, homeytest.Fault{Kind: homeytest.FaultLoseAnswer, Times: 1})
 			p := e.crashStart(t, "homeys")
-			if !waitFor(10*time.Second, func() bool { return e.srv.Grants("refresh_token") == 1 }) {
+			if !waitFor(30*time.Second, func() bool { return e.srv.Grants("refresh_token") == 1 }) {
 				p.kill()
 				t.Fatalf("the server never refreshed:\n%s", p.out.String())
 			}
@@ -534,7 +534,7 @@ func TestKillTrayMidRefresh(t *testing.T) {
 			e.srv.ResetCounts()
 			e.srv.SetFault(routeToken, homeytest.Fault{Kind: c.kind, Times: 1})
 			p := e.startTray(t)
-			if !waitFor(10*time.Second, func() bool { return c.reached(e.srv) }) {
+			if !waitFor(30*time.Second, func() bool { return c.reached(e.srv) }) {
 				t.Fatalf("the tray's refresh never got that far:\n%s", p.out.String())
 			}
 			_ = p.cmd.Process.Kill()

@@ -56,7 +56,7 @@ func startProvider(t *testing.T, provider string) string {
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	start(t, cmd) // the script execs the provider: this PID is the provider's, ended with SIGKILL
-	if !waitFor(15*time.Second, func() bool { return busHasName(bus, "org.freedesktop.secrets") }) {
+	if !waitFor(30*time.Second, func() bool { return busHasName(bus, "org.freedesktop.secrets") }) {
 		t.Fatalf("%s did not appear on its bus as the Secret Service:\n%s", provider, log.String())
 	}
 	if strings.HasPrefix(provider, "keepassxc") {
@@ -65,11 +65,11 @@ func startProvider(t *testing.T, provider string) string {
 		// $XDG_CACHE_HOME/keepassxc/keepassxc.ini once the database is shown; with a group
 		// exposed, the collection appears.
 		ini := filepath.Join(home, "cache", "keepassxc", "keepassxc.ini")
-		if !waitFor(15*time.Second, func() bool { _, err := os.Stat(ini); return err == nil }) {
+		if !waitFor(30*time.Second, func() bool { _, err := os.Stat(ini); return err == nil }) {
 			t.Fatalf("KeePassXC did not open its database:\n%s", log.String())
 		}
 	}
-	if provider == "keepassxc" && !waitFor(15*time.Second, func() bool { return ssCollections(t, bus) > 0 }) {
+	if provider == "keepassxc" && !waitFor(30*time.Second, func() bool { return ssCollections(t, bus) > 0 }) {
 		t.Fatalf("KeePassXC shows no collection for its exposed group:\n%s", log.String())
 	}
 	return bus

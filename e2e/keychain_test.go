@@ -34,7 +34,7 @@ func privateKeyring(t *testing.T) (bus, password string) {
 	gk.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS="+bus, "XDG_RUNTIME_DIR="+run,
 		"HOME="+dir, "XDG_DATA_HOME="+filepath.Join(dir, "data"))
 	start(t, gk)
-	if !waitFor(10*time.Second, func() bool { return busHasName(bus, "org.freedesktop.secrets") }) {
+	if !waitFor(30*time.Second, func() bool { return busHasName(bus, "org.freedesktop.secrets") }) {
 		t.Fatal("gnome-keyring did not start")
 	}
 	return bus, password
@@ -60,7 +60,7 @@ func privateBus(t *testing.T) (bus, dir string) {
 		t.Fatal(err)
 	}
 	start(t, exec.Command("dbus-daemon", "--nofork", "--config-file="+conf, "--address="+bus))
-	if !waitFor(5*time.Second, func() bool { _, err := os.Stat(filepath.Join(run, "bus")); return err == nil }) {
+	if !waitFor(30*time.Second, func() bool { _, err := os.Stat(filepath.Join(run, "bus")); return err == nil }) {
 		t.Fatal("private bus did not start")
 	}
 	return bus, dir

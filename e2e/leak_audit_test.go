@@ -175,7 +175,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	tellTestTray(t, e) // as after a command: the tray's reload finds the sign-in gone
 	c.waitStatus(20*time.Second, "Sign-in needs attention")
 	// Two copies of a bearer, one of a device id, and the sign-in that needs attention.
-	if !waitFor(10*time.Second, func() bool { return notes() >= 4 }) {
+	if !waitFor(30*time.Second, func() bool { return notes() >= 4 }) {
 		t.Errorf("the tray sent %d notifications, want 4: %q", notes(), audit.notes(p.pid()))
 	}
 	c.menu() // one more layout read, checked by the audit

@@ -89,13 +89,13 @@ func TestServe(t *testing.T) {
 	e := newTestEnv(t, false)
 	e.loginHTTP()
 	p := e.startServe(t)
-	if !waitFor(10*time.Second, func() bool {
+	if !waitFor(30*time.Second, func() bool {
 		pid, err := e.ping(t)
 		return err == nil && pid == p.cmd.Process.Pid
 	}) {
 		t.Fatalf("the socket is not answered by serve (pid %d); output:\n%s", p.cmd.Process.Pid, p.out.String())
 	}
-	if !waitFor(10*time.Second, func() bool { return strings.Contains(p.out.String(), "selected Homey:") }) {
+	if !waitFor(30*time.Second, func() bool { return strings.Contains(p.out.String(), "selected Homey:") }) {
 		t.Fatalf("serve did not say which Homey it keeps fresh:\n%s", p.out.String())
 	}
 
@@ -130,7 +130,7 @@ func TestServe(t *testing.T) {
 	}
 
 	e.must("", "logout")
-	if !waitFor(5*time.Second, func() bool { return strings.Contains(p.out.String(), "not signed in") }) {
+	if !waitFor(30*time.Second, func() bool { return strings.Contains(p.out.String(), "not signed in") }) {
 		t.Errorf("serve did not log the logout:\n%s", p.out.String())
 	}
 	if r := e.run("", "token"); r.code != 4 {

@@ -255,7 +255,7 @@ func TestToleranceTrayRefreshErrors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			e, p := startTrayDroppingFirstRefresh(t)
 			cl := p.client
-			if !waitFor(10*time.Second, func() bool { return e.srv.Count("POST /oauth2/token") >= 1 }) {
+			if !waitFor(30*time.Second, func() bool { return e.srv.Count("POST /oauth2/token") >= 1 }) {
 				t.Fatalf("the tray never asked for a fresh access token")
 			}
 			e.srv.SetRefreshError(c.status, c.code)
@@ -265,7 +265,7 @@ func TestToleranceTrayRefreshErrors(t *testing.T) {
 			e.srv.RevokeSessions()
 			st := cl.waitStatus(15*time.Second, "Sign-in needs attention: ")
 			e.checkNoSecret([]string{"tray"}, "the status line", st)
-			got := notes.wait(t, 5*time.Second, p.pid(), 1, nil)
+			got := notes.wait(t, 30*time.Second, p.pid(), 1, nil)
 			e.checkNotification(t, got[0], "")
 			if !hasText(got[0], c.body) {
 				t.Errorf("notification %q / %q lacks %q", got[0].Summary, got[0].Body, c.body)

@@ -382,7 +382,7 @@ func TestTrayMenu(t *testing.T) {
 			t.Fatal(err)
 		}
 		var items []string
-		if !waitFor(5*time.Second, func() bool {
+		if !waitFor(30*time.Second, func() bool {
 			v, err := c.conn.Object("org.kde.StatusNotifierWatcher", "/StatusNotifierWatcher").
 				GetProperty("org.kde.StatusNotifierWatcher.RegisteredStatusNotifierItems")
 			items, _ = v.Value().([]string)
@@ -400,7 +400,7 @@ func TestTrayMenu(t *testing.T) {
 		})
 		t.Logf("Activate → bearer on the clipboard: %v", took.Round(time.Millisecond))
 		checkBearer(t, home, bearer)
-		n := notes.wait(t, 5*time.Second, p.pid(), 1, isCopied)
+		n := notes.wait(t, 30*time.Second, p.pid(), 1, isCopied)
 		e.checkNotification(t, n[0], bearer)
 		t.Logf("notification: %q / %q", n[0].Summary, n[0].Body)
 		if n[0].Urgency == 2 {
@@ -421,7 +421,7 @@ func TestTrayMenu(t *testing.T) {
 		t.Run("ClearedAfterConfiguredTime", func(t *testing.T) {
 			// clipboard_clear_seconds is 1: the clipboard is empty soon after.
 			start := time.Now()
-			waitClipboard(t, 6*time.Second, "the clipboard to be cleared", func(s string) bool { return s != bearer })
+			waitClipboard(t, 30*time.Second, "the clipboard to be cleared", func(s string) bool { return s != bearer })
 			if got := readClipboard(t); got != "" {
 				t.Errorf("after the clear the clipboard holds %d bytes, want none", len(got))
 			}
@@ -447,7 +447,7 @@ func TestTrayMenu(t *testing.T) {
 		if tok := strings.TrimSpace(e.must("", "token")); tok != bearer {
 			t.Errorf("`homeytray token` and the tray's copy differ")
 		}
-		copied := notes.wait(t, 5*time.Second, p.pid(), copiedBefore+1, isCopied)
+		copied := notes.wait(t, 30*time.Second, p.pid(), copiedBefore+1, isCopied)
 		for _, n := range copied {
 			e.checkNotification(t, n, bearer)
 		}
@@ -621,7 +621,7 @@ func checkDevices(t *testing.T, e *testEnv, c *trayClient, h homeytestHomey, bea
 	}
 	writeClipboard(t, sentinel)
 	c.clickID(grouped[d.Name].id)
-	if got := waitClipboard(t, 5*time.Second, "the device id on the clipboard", func(s string) bool { return s != sentinel && s != "" }); got != d.ID {
+	if got := waitClipboard(t, 30*time.Second, "the device id on the clipboard", func(s string) bool { return s != sentinel && s != "" }); got != d.ID {
 		t.Errorf("clicking %s copied %q, want its id %q", d.Name, got, d.ID)
 	}
 }
@@ -708,7 +708,7 @@ func TestTrayServesScripts(t *testing.T) {
 	t.Run("NoTrayHost", func(t *testing.T) {
 		// fyne.io/systray logs its own raw line ("systray error: failed to register: …"); the
 		// user needs one of ours that says what is missing.
-		if !waitFor(5*time.Second, func() bool {
+		if !waitFor(30*time.Second, func() bool {
 			for _, line := range strings.Split(p.out.String(), "\n") {
 				l := strings.ToLower(line)
 				if strings.HasPrefix(l, "homeytray:") && (strings.Contains(l, "statusnotifierwatcher") ||
@@ -727,7 +727,7 @@ func TestTrayServesScripts(t *testing.T) {
 	t.Run("NoNotificationServer", func(t *testing.T) {
 		bearer, _ = copyBearer(t, c.activateOrFail)
 		checkBearer(t, e.homeyByName("Home"), bearer)
-		p.waitOutput(5*time.Second, "notification")
+		p.waitOutput(30*time.Second, "notification")
 	})
 	if bearer == "" {
 		t.FailNow()
@@ -795,14 +795,14 @@ func TestTrayWithoutXclip(t *testing.T) {
 	p := e.startTray(t, "PATH="+empty)
 	c := p.client
 	c.waitStatus(10*time.Second, "Signed in as Ada Lovelace")
-	p.waitOutput(5*time.Second, "xclip") // said at start
+	p.waitOutput(30*time.Second, "xclip") // said at start
 	writeClipboard(t, sentinel)
 	said := strings.Count(p.out.String(), "xclip")
 	c.click("Copy bearer token")
-	if !waitFor(5*time.Second, func() bool { return strings.Count(p.out.String(), "xclip") > said }) {
+	if !waitFor(30*time.Second, func() bool { return strings.Count(p.out.String(), "xclip") > said }) {
 		t.Errorf("the click on Copy bearer token said nothing on stderr:\n%s", p.out.String())
 	}
-	notes.wait(t, 5*time.Second, p.pid(), 1, func(n notification) bool { return hasText(n, "xclip") })
+	notes.wait(t, 30*time.Second, p.pid(), 1, func(n notification) bool { return hasText(n, "xclip") })
 	if got := readClipboard(t); got != sentinel {
 		t.Errorf("the clipboard changed although there is no clipboard tool")
 	}
@@ -837,7 +837,7 @@ func TestTrayRefreshNeedsAttention(t *testing.T) {
 	e, p := startTrayDroppingFirstRefresh(t)
 	c := p.client
 	iconBefore, _ := c.property("IconPixmap")
-	if !waitFor(10*time.Second, func() bool { return e.srv.Count("POST /oauth2/token") >= 1 }) {
+	if !waitFor(30*time.Second, func() bool { return e.srv.Count("POST /oauth2/token") >= 1 }) {
 		t.Fatalf("the tray never asked for a fresh access token")
 	}
 	e.srv.RevokeRefreshTokens()
@@ -858,13 +858,13 @@ func TestTrayRefreshNeedsAttention(t *testing.T) {
 	if iconAfter, err := c.property("IconPixmap"); err != nil || fmt.Sprint(iconAfter.Value()) == fmt.Sprint(iconBefore.Value()) {
 		t.Errorf("the icon did not change (IconPixmap: %v)", err)
 	}
-	first := notes.wait(t, 5*time.Second, p.pid(), 1, nil)
+	first := notes.wait(t, 30*time.Second, p.pid(), 1, nil)
 	e.checkNotification(t, first[0], "")
 	t.Logf("notification: %q / %q", first[0].Summary, first[0].Body)
 
 	// Not one per retry: wait for the next retry of the refresh, then count again.
 	tries := e.srv.Count("POST /oauth2/token")
-	if !waitFor(15*time.Second, func() bool { return e.srv.Count("POST /oauth2/token") > tries }) {
+	if !waitFor(30*time.Second, func() bool { return e.srv.Count("POST /oauth2/token") > tries }) {
 		t.Logf("no retry within 15 s; counting the notifications so far")
 	}
 	if all := notes.from(p.pid()); len(all) != 1 {
@@ -896,7 +896,7 @@ func TestTrayFootprint(t *testing.T) {
 		before := len(notes.from(p.pid()))
 		start := time.Now()
 		c.click("Copy bearer token")
-		n := notes.wait(t, 5*time.Second, p.pid(), before+1, nil)
+		n := notes.wait(t, 30*time.Second, p.pid(), before+1, nil)
 		toNote = append(toNote, n[len(n)-1].At.Sub(start))
 		if got := readClipboard(t); got != bearer {
 			t.Fatalf("after the notification the clipboard does not hold the bearer (%d bytes)", len(got))

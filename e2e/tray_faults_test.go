@@ -67,7 +67,7 @@ func TestTrayUnderFaults(t *testing.T) {
 			if !waitFor(60*time.Second, func() bool { return tries.last().After(faultAt.Add(ttl + 500*time.Millisecond)) }) {
 				t.Fatalf("%d attempts in 60 s, none after the token ran out: the tray must retry by itself", tries.n())
 			}
-			got := notes.wait(t, 5*time.Second, p.pid(), before+1, nil)[before:]
+			got := notes.wait(t, 30*time.Second, p.pid(), before+1, nil)[before:]
 			e.checkNotification(t, got[0], "")
 			t.Logf("attempt %d after %v: notification %q / %q", tries.n(), time.Since(faultAt).Round(100*time.Millisecond), got[0].Summary, got[0].Body)
 			// Not one per retry: wait for the next attempt, give a notification time to come.
@@ -97,7 +97,7 @@ func TestTrayUnderFaults(t *testing.T) {
 			listed := e.srv.Count(devicesRoute)
 			e.srv.ClearFaults()
 			tellTestTray(t, e)
-			if !waitFor(15*time.Second, func() bool { return e.srv.Count(devicesRoute) > listed }) {
+			if !waitFor(30*time.Second, func() bool { return e.srv.Count(devicesRoute) > listed }) {
 				t.Errorf("the tray did not get back to the devices after the server healed")
 			}
 			if got := status(c.menu()); got != "Signed in as Ada Lovelace" {

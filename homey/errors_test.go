@@ -165,7 +165,7 @@ func TestTimeouts(t *testing.T) {
 			c := &Client{BaseURL: srv.URL, HomeyID: "h1", HTTP: tt.hc}
 			start := time.Now()
 			_, err := c.Devices(ctx, "bearer-SECRET")
-			if d := time.Since(start); d > 5*time.Second {
+			if d := time.Since(start); d > 30*time.Second { // a hang, not slowness: the machine may be loaded
 				t.Errorf("gave up after %v", d)
 			}
 			checkErrText(t, err, devicesOp, "bearer-SECRET", srv.URL)

@@ -280,7 +280,7 @@ func TestAskHungTray(t *testing.T) {
 	if _, err := Ask(ctx, path, Request{Op: "ping"}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Ask: %v; want DeadlineExceeded", err)
 	}
-	if d := time.Since(start); d > 2*time.Second {
+	if d := time.Since(start); d > 30*time.Second { // a hang, not slowness: the machine may be loaded
 		t.Errorf("Ask returned after %v", d)
 	}
 }
