@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/homey/emulator"
 	"github.com/homeytray/homeytray/tray"
 )
 
@@ -103,19 +103,19 @@ func demoRun(ctx context.Context, a *app, args []string) error {
 
 // demoEmulator starts the demo's emulator in this process, or, when a demo tray runs (and with
 // it an emulator on the demo's ports), joins that one.
-func (a *app) demoEmulator(ctx context.Context, redirect, stateFile string) (homeytest.Info, func(), error) {
+func (a *app) demoEmulator(ctx context.Context, redirect, stateFile string) (emulator.Info, func(), error) {
 	if _, ok, _ := a.askTray(ctx, tray.Request{Op: "ping"}); ok {
-		info, err := homeytest.StateInfo(stateFile)
+		info, err := emulator.StateInfo(stateFile)
 		if err != nil {
 			return info, nil, fmt.Errorf("join the demo tray's emulator: %w", err)
 		}
 		return info, func() {}, nil
 	}
-	srv, err := homeytest.New(homeytest.Options{RedirectURI: redirect, StateFile: stateFile})
+	srv, err := emulator.New(emulator.Options{RedirectURI: redirect, StateFile: stateFile})
 	if err != nil {
-		return homeytest.Info{}, nil, fmt.Errorf("start the demo emulator: %w", err)
+		return emulator.Info{}, nil, fmt.Errorf("start the demo emulator: %w", err)
 	}
-	info := homeytest.Info{Cloud: srv.URL(), ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret(), RedirectURI: srv.RedirectURI()}
+	info := emulator.Info{Cloud: srv.URL(), ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret(), RedirectURI: srv.RedirectURI()}
 	return info, func() { srv.Close() }, nil
 }
 
@@ -123,7 +123,7 @@ func (a *app) demoEmulator(ctx context.Context, redirect, stateFile string) (hom
 // among them, pointed at it with ATHOM_CLOUD_API_BASEURL).
 func newCmdDemoServe(a *app) *cobra.Command {
 	var (
-		o                                  homeytest.Options
+		o                                  emulator.Options
 		tokenBody, refreshError, noHomeyID string
 		variants                           []string
 	)
@@ -144,7 +144,7 @@ subscription-inactive, kinds joined by commas).`,
 			if err := demoTolerance(&o, noHomeyID, tokenBody, refreshError, variants); err != nil {
 				return err
 			}
-			return homeytest.Serve(cmd.Context(), o, a.stdout)
+			return emulator.Serve(cmd.Context(), o, a.stdout)
 		},
 	}
 	f := cmd.Flags()
@@ -163,30 +163,30 @@ subscription-inactive, kinds joined by commas).`,
 }
 
 // demoTolerance reads the tolerance flags of `demo serve` into o; a bad value is a usage error.
-func demoTolerance(o *homeytest.Options, noHomeyID, tokenBody, refreshError string, variants []string) error {
+func demoTolerance(o *emulator.Options, noHomeyID, tokenBody, refreshError string, variants []string) error {
 	switch noHomeyID {
-	case "", homeytest.ViaRelay, homeytest.ViaLocal, homeytest.ViaForwarded, homeytest.ViaAll:
+	case "", emulator.ViaRelay, emulator.ViaLocal, emulator.ViaForwarded, emulator.ViaAll:
 		o.NoHomeyID = noHomeyID
 	default:
 		return usageErrorf("demo serve: --no-homey-id %q: say relay, local, forwarded or all", noHomeyID)
 	}
-	b, err := homeytest.ParseTokenBody(tokenBody)
+	b, err := emulator.ParseTokenBody(tokenBody)
 	if err != nil {
 		return usageErrorf("demo serve: --%v", err)
 	}
 	o.TokenBody = b
 	if refreshError != "" {
-		if o.RefreshErrorStatus, o.RefreshErrorCode, err = homeytest.ParseRefreshError(refreshError); err != nil {
+		if o.RefreshErrorStatus, o.RefreshErrorCode, err = emulator.ParseRefreshError(refreshError); err != nil {
 			return usageErrorf("demo serve: --%v", err)
 		}
 	}
 	for _, v := range variants {
-		name, variant, err := homeytest.ParseVariant(v)
+		name, variant, err := emulator.ParseVariant(v)
 		if err != nil {
 			return usageErrorf("demo serve: --%v", err)
 		}
 		if o.Variants == nil {
-			o.Variants = map[string]homeytest.Variant{}
+			o.Variants = map[string]emulator.Variant{}
 		}
 		o.Variants[name] = variant
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/homey/emulator"
 	"github.com/homeytray/homeytray/internal/testport"
 )
 
@@ -106,7 +106,7 @@ func TestNewCmdDevicesLoginSetupDiscover(t *testing.T) {
 // the insecure file store (no keychain needed), and an emulator.
 type user struct {
 	t   *testing.T
-	srv *homeytest.Server
+	srv *emulator.Server
 	env map[string]string
 }
 
@@ -115,7 +115,7 @@ func newUser(t *testing.T) *user {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := homeytest.NewServer(t, homeytest.Options{RedirectURI: fmt.Sprintf("http://localhost:%d/callback", port)})
+	srv := emulator.NewServer(t, emulator.Options{RedirectURI: fmt.Sprintf("http://localhost:%d/callback", port)})
 	dir := t.TempDir()
 	// os.UserConfigDir and os.UserCacheDir read the process environment: these tests are not parallel.
 	t.Setenv("XDG_CONFIG_HOME", dir+"/config")

@@ -8,7 +8,7 @@ import (
 
 	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
-	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/homey/emulator"
 )
 
 // TestExplainTolerance: the errors of the tolerated variants (issue 10) say what happened in one
@@ -36,18 +36,18 @@ func TestExplainTolerance(t *testing.T) {
 // TestDemoToleranceFlags: `demo serve`'s tolerance flags reach the emulator's options; bad
 // values are usage errors.
 func TestDemoToleranceFlags(t *testing.T) {
-	var o homeytest.Options
+	var o emulator.Options
 	err := demoTolerance(&o, "relay", "text", "401:invalid_token", []string{"Cabin=pro2019", "Home=cloud,invalid-serial"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.NoHomeyID != homeytest.ViaRelay || o.TokenBody != homeytest.TokenBodyText || o.RefreshErrorStatus != 401 ||
+	if o.NoHomeyID != emulator.ViaRelay || o.TokenBody != emulator.TokenBodyText || o.RefreshErrorStatus != 401 ||
 		o.RefreshErrorCode != "invalid_token" || o.Variants["Cabin"].APIVersion != 2 ||
-		o.Variants["Home"] != (homeytest.Variant{Platform: "cloud", Ping403: homeytest.PingInvalidSerial}) {
+		o.Variants["Home"] != (emulator.Variant{Platform: "cloud", Ping403: emulator.PingInvalidSerial}) {
 		t.Errorf("options: %+v", o)
 	}
 	for _, bad := range [][4]string{{"nowhere", "json", "", ""}, {"", "xml", "", ""}, {"", "json", "401", ""}, {"", "json", "", "Cabin=frob"}} {
-		var o homeytest.Options
+		var o emulator.Options
 		var vs []string
 		if bad[3] != "" {
 			vs = []string{bad[3]}

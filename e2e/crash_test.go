@@ -20,7 +20,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/homeytray/homeytray/auth"
-	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/homey/emulator"
 )
 
 // The crash tests kill the real binary with SIGKILL (no clean-up code runs) at chosen and at
@@ -168,7 +168,7 @@ func TestKillBeforeServerActs(t *testing.T) {
 	before := e.storedSignIn(t)
 	e.srv.ExpireAccessTokens() // `homeys` gets a 401 invalid_token from /user/me and refreshes
 	e.srv.ResetCounts()
-	e.srv.SetFault(routeToken, homeytest.Fault{Kind: homeytest.FaultHang})
+	e.srv.SetFault(routeToken, emulator.Fault{Kind: emulator.FaultHang})
 	p := e.crashStart(t, "homeys")
 	if !waitFor(30*time.Second, func() bool { return e.srv.Count(routeToken) == 1 }) {
 		p.kill()
@@ -223,7 +223,7 @@ func TestKillAfterServerRotated(t *testing.T) {
 			before := e.storedSignIn(t)
 			e.srv.ExpireAccessTokens()
 			e.srv.ResetCounts()
-			e.srv.SetFault(routeToken, homeytest.Fault{Kind: homeytest.FaultLoseAnswer, Times: 1})
+			e.srv.SetFault(routeToken, emulator.Fault{Kind: emulator.FaultLoseAnswer, Times: 1})
 			p := e.crashStart(t, "homeys")
 			if !waitFor(30*time.Second, func() bool { return e.srv.Grants("refresh_token") == 1 }) {
 				p.kill()
@@ -518,11 +518,11 @@ func TestKillTrayMidRefresh(t *testing.T) {
 	requireTrayDesktop(t)
 	for _, c := range []struct {
 		name    string
-		kind    homeytest.FaultKind
-		reached func(*homeytest.Server) bool
+		kind    emulator.FaultKind
+		reached func(*emulator.Server) bool
 	}{
-		{"before the server acts", homeytest.FaultHang, func(s *homeytest.Server) bool { return s.Count(routeToken) >= 1 }},
-		{"after the server rotated", homeytest.FaultLoseAnswer, func(s *homeytest.Server) bool { return s.Grants("refresh_token") >= 1 }},
+		{"before the server acts", emulator.FaultHang, func(s *emulator.Server) bool { return s.Count(routeToken) >= 1 }},
+		{"after the server rotated", emulator.FaultLoseAnswer, func(s *emulator.Server) bool { return s.Grants("refresh_token") >= 1 }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newTestEnv(t, false)
@@ -532,7 +532,7 @@ func TestKillTrayMidRefresh(t *testing.T) {
 			e.loginHTTP()
 			before := e.storedSignIn(t)
 			e.srv.ResetCounts()
-			e.srv.SetFault(routeToken, homeytest.Fault{Kind: c.kind, Times: 1})
+			e.srv.SetFault(routeToken, emulator.Fault{Kind: c.kind, Times: 1})
 			p := e.startTray(t)
 			if !waitFor(30*time.Second, func() bool { return c.reached(e.srv) }) {
 				t.Fatalf("the tray's refresh never got that far:\n%s", p.out.String())

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/homeytray/homeytray/homey"
-	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/homey/emulator"
 	"github.com/homeytray/homeytray/tray"
 )
 
@@ -258,7 +258,7 @@ func copyBearer(t testing.TB, do func()) (bearer string, latency time.Duration) 
 }
 
 // checkBearer fails unless the emulated Homey accepts bearer.
-func checkBearer(t testing.TB, h homeytestHomey, bearer string) {
+func checkBearer(t testing.TB, h emulatedHomey, bearer string) {
 	t.Helper()
 	if strings.ContainsAny(bearer, " \n\t") {
 		t.Fatalf("the clipboard holds %d bytes with white space, not a bare bearer", len(bearer))
@@ -271,17 +271,17 @@ func checkBearer(t testing.TB, h homeytestHomey, bearer string) {
 	}
 }
 
-type homeytestHomey = struct{ ID, Name, BaseURL string }
+type emulatedHomey = struct{ ID, Name, BaseURL string }
 
-func (e *testEnv) homeyByName(name string) homeytestHomey {
+func (e *testEnv) homeyByName(name string) emulatedHomey {
 	e.t.Helper()
 	for _, h := range e.srv.Homeys() {
 		if h.Name == name {
-			return homeytestHomey{h.ID, h.Name, h.BaseURL}
+			return emulatedHomey{h.ID, h.Name, h.BaseURL}
 		}
 	}
 	e.t.Fatalf("the emulator has no Homey %q", name)
-	return homeytestHomey{}
+	return emulatedHomey{}
 }
 
 // checkNotification fails if a notification carries a secret, or has no app name of ours.
@@ -570,7 +570,7 @@ func (c *trayClient) activateOrFail() {
 
 // checkDevices: the Devices submenu lists the Homey's devices, each under its zone, and clicking
 // one copies its id.
-func checkDevices(t *testing.T, e *testEnv, c *trayClient, h homeytestHomey, bearer string) {
+func checkDevices(t *testing.T, e *testEnv, c *trayClient, h emulatedHomey, bearer string) {
 	t.Helper()
 	hc := &homey.Client{BaseURL: h.BaseURL, HomeyID: h.ID}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -1016,7 +1016,7 @@ func startTrayDroppingFirstRefresh(t *testing.T) (*testEnv, *trayProc) {
 	e.srv.SetAccessTokenTTL(30 * time.Second)
 	e.loginHTTP()
 	e.srv.ResetCounts()
-	e.srv.SetFault("POST /oauth2/token", homeytest.Fault{Kind: homeytest.FaultReset, Times: 1})
+	e.srv.SetFault("POST /oauth2/token", emulator.Fault{Kind: emulator.FaultReset, Times: 1})
 	p := e.startTray(t)
 	p.client.waitStatus(10*time.Second, "Signed in as Ada Lovelace")
 	return e, p
