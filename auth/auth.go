@@ -19,8 +19,6 @@ package auth
 
 import (
 	"errors"
-	"strings"
-	"unicode"
 )
 
 // ErrNotSignedIn means that the store holds no token: the user has to sign in.
@@ -43,29 +41,3 @@ var ErrAccessDenied = errors.New("access was denied in the browser")
 
 // ErrLoginTimeout means that no sign-in arrived within Login.Timeout.
 var ErrLoginTimeout = errors.New("timed out waiting for the sign-in")
-
-// oneLine makes text from outside (a server, the OS) safe for a one-line
-// error: control characters become spaces, runs of spaces collapse, and it is
-// cut to max runes.
-func oneLine(s string, max int) string {
-	var b strings.Builder
-	space := false
-	n := 0
-	for _, r := range s {
-		if unicode.IsControl(r) || unicode.IsSpace(r) {
-			space = b.Len() > 0
-			continue
-		}
-		if n >= max {
-			b.WriteString("…")
-			break
-		}
-		if space {
-			b.WriteByte(' ')
-			space = false
-		}
-		b.WriteRune(r)
-		n++
-	}
-	return b.String()
-}

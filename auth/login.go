@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 const (
@@ -143,7 +145,7 @@ func (l *Login) announce(out io.Writer, authURL string) {
 	fmt.Fprintf(out, "\n    %s\n\n", authURL)
 	if l.Open != nil {
 		if err := l.Open(authURL); err != nil {
-			fmt.Fprintf(out, "Could not open a browser (%s): open the URL above yourself.\n", oneLine(err.Error(), 200))
+			fmt.Fprintf(out, "Could not open a browser (%s): open the URL above yourself.\n", sanitize.Line(err.Error(), 200))
 		}
 	}
 	if l.Paste != nil {
@@ -237,8 +239,8 @@ func resultOf(q url.Values) (loginResult, bool) {
 		if e == "access_denied" {
 			return loginResult{err: ErrAccessDenied}, true
 		}
-		msg := "the sign-in failed: " + oneLine(e, 64)
-		if desc := oneLine(q.Get("error_description"), 200); desc != "" {
+		msg := "the sign-in failed: " + sanitize.Line(e, 64)
+		if desc := sanitize.Line(q.Get("error_description"), 200); desc != "" {
 			msg += ": " + desc
 		}
 		return loginResult{err: errors.New(msg)}, true

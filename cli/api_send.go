@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // homeySend sends rr to a Homey (name, id, or "" for the selected one) the way `token` reaches
@@ -23,7 +24,7 @@ func (a *app) homeySend(ctx context.Context, nameOrID string, rr homey.RawReques
 	if err != nil {
 		return nil, "", err
 	}
-	who = "the Homey " + oneLine(h.Name)
+	who = "the Homey " + sanitize.Line(h.Name, 0)
 	if l, ok := a.cfg.localHomey(h.ID); ok {
 		key, err := a.apiKey(l)
 		if err != nil {
@@ -66,7 +67,7 @@ func (a *app) homeySend(ctx context.Context, nameOrID string, rr homey.RawReques
 	case homey.IsUnauthorized(err) && resp != nil:
 		return resp, who, err
 	}
-	return nil, who, fmt.Errorf("%s %s on %s: %w", rr.Method, rr.Path, oneLine(h.Name), err)
+	return nil, who, fmt.Errorf("%s %s on %s: %w", rr.Method, rr.Path, sanitize.Line(h.Name, 0), err)
 }
 
 // buildFields makes the JSON body of `api` from -F (typed) and -f (string) fields, as gh api
@@ -76,7 +77,7 @@ func buildFields(a *app, typed, raw []string) (map[string]any, error) {
 	add := func(kv string, typedValue bool) error {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return usageErrorf("api: field %q: want key=value", oneLine(kv))
+			return usageErrorf("api: field %q: want key=value", sanitize.Line(kv, 0))
 		}
 		var val any = v
 		if typedValue {

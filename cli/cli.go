@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // Streams are the standard input and outputs of one run.
@@ -194,9 +196,10 @@ func (a *app) exit(err error) int {
 	if msg == "" {
 		return code
 	}
-	fmt.Fprintf(a.stderr, "homeytray: %s\n", msg)
+	// Errors may quote names and answers from the network: one clean line each.
+	fmt.Fprintf(a.stderr, "homeytray: %s\n", sanitize.Line(msg, 0))
 	if hint != "" {
-		fmt.Fprintln(a.stderr, hint)
+		fmt.Fprintln(a.stderr, sanitize.Line(hint, 0))
 	}
 	return code
 }

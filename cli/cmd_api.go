@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // apiOptions are the flags and argument of `api`.
@@ -89,7 +90,7 @@ func apiRun(ctx context.Context, a *app, o apiOptions) error {
 		sort.Strings(keys)
 		for _, k := range keys {
 			for _, v := range resp.Header[k] {
-				fmt.Fprintf(a.stdout, "%s: %s\n", k, oneLine(v))
+				fmt.Fprintf(a.stdout, "%s: %s\n", k, sanitize.Line(v, 0))
 			}
 		}
 		fmt.Fprintln(a.stdout)
@@ -130,7 +131,7 @@ func apiRequest(a *app, o apiOptions) (homey.RawRequest, error) {
 	}
 	rr := homey.RawRequest{Method: method, Path: apiPath(o.path)}
 	if strings.ContainsAny(method, " \t/") {
-		return rr, usageErrorf("api: -X %q is no HTTP method", oneLine(o.method))
+		return rr, usageErrorf("api: -X %q is no HTTP method", sanitize.Line(o.method, 0))
 	}
 	if o.input != "" && len(o.fields)+len(o.rawFields) > 0 {
 		return rr, usageErrorf("api: --input sends the body as it is: give fields (-F, -f) or --input, not both")

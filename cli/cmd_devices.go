@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/sanitize"
 	"github.com/homeytray/homeytray/tray"
 )
 
@@ -124,7 +125,7 @@ func deviceRows(devices map[string]homey.Device, zones map[string]homey.Zone) []
 		if z, ok := zones[d.Zone]; ok && z.Name != "" {
 			zone = z.Name
 		}
-		rows = append(rows, [4]string{oneLine(d.Name), oneLine(dash(zone)), dash(d.Class), capabilityValues(d)})
+		rows = append(rows, [4]string{sanitize.Line(d.Name, 0), sanitize.Line(dash(zone), 0), dash(d.Class), capabilityValues(d)})
 	}
 	sort.Slice(rows, func(i, j int) bool {
 		if rows[i][1] != rows[j][1] {
@@ -150,7 +151,7 @@ func capabilityValues(d homey.Device) string {
 		}
 		parts = append(parts, id+"="+v)
 	}
-	return oneLine(strings.Join(parts, " "))
+	return sanitize.Line(strings.Join(parts, " "), 0)
 }
 
 func formatValue(v any) string {

@@ -56,7 +56,7 @@ func discoverRun(ctx context.Context, a *app, o discoverOptions) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tADDRESS\tMODEL\tID")
 	for _, d := range found {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Name, d.Address, dash(d.Model), dash(d.ID))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Name, d.Address, dash(d.Model), dash(d.ID)) // names and models are cleaned by homey.Discover
 	}
 	return tw.Flush()
 }

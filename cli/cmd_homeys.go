@@ -12,6 +12,7 @@ import (
 
 	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // refreshHomeys asks /user/me for the account and its Homeys and keeps the answer in the config.
@@ -88,10 +89,10 @@ func useRun(ctx context.Context, a *app, name string) error {
 	}
 	a.tellTray(ctx)
 	if l, ok := a.cfg.localHomey(h.ID); ok {
-		fmt.Fprintf(a.stdout, "Selected %s (%s), reached with its API key at %s.\n", h.Name, h.ID, l.Address)
+		fmt.Fprintf(a.stdout, "Selected %s (%s), reached with its API key at %s.\n", sanitize.Line(h.Name, 0), h.ID, l.Address)
 		return nil
 	}
-	fmt.Fprintf(a.stdout, "Selected %s (%s).\n", h.Name, h.ID)
+	fmt.Fprintf(a.stdout, "Selected %s (%s).\n", sanitize.Line(h.Name, 0), h.ID)
 	return nil
 }
 
@@ -213,7 +214,7 @@ func (a *app) printHomeys(c *Config) error {
 		if l, ok := c.localHomey(h.ID); ok {
 			access = "API key, " + l.Address
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, oneLine(h.Name), h.ID, dash(h.Model), dash(h.State), access)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, sanitize.Line(h.Name, 0), h.ID, dash(h.Model), dash(h.State), access)
 	}
 	return tw.Flush()
 }

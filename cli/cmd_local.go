@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 func newCmdLocal(a *app) *cobra.Command {
@@ -150,9 +151,9 @@ func (a *app) localAdd(ctx context.Context, o localAddOptions) error {
 	}
 	base, err := homey.NormalizeAddress(*address)
 	if err != nil {
-		return usageErrorf("local add: --address %s: %v", oneLine(*address), err)
+		return usageErrorf("local add: --address %s: %v", sanitize.Line(*address, 0), err)
 	}
-	*name = strings.TrimSpace(oneLine(*name))
+	*name = strings.TrimSpace(sanitize.Line(*name, 0))
 	c, err := a.config()
 	if err != nil {
 		return err
@@ -189,10 +190,10 @@ func (a *app) discovered(ctx context.Context, nameOrID string) (homey.Discovered
 		return match[0], nil
 	case 0:
 		return homey.Discovered{}, fmt.Errorf("no Homey called %q answered on the local network (%d did): run %s discover, or give --address URL",
-			oneLine(nameOrID), len(found), a.cmdPrefix())
+			sanitize.Line(nameOrID, 0), len(found), a.cmdPrefix())
 	}
 	return homey.Discovered{}, fmt.Errorf("%d Homeys called %q answered on the local network: give --address URL (see %s discover)",
-		len(match), oneLine(nameOrID), a.cmdPrefix())
+		len(match), sanitize.Line(nameOrID, 0), a.cmdPrefix())
 }
 
 // defaultLocalName: the account's name for this Homey, else the address's host.

@@ -15,6 +15,7 @@ import (
 	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
 	"github.com/homeytray/homeytray/internal/fsutil"
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // loginOptions are the flags of `login`.
@@ -161,9 +162,9 @@ func (a *app) afterLogin(ctx context.Context) error {
 	if err := a.refreshHomeys(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "Signed in as %s", c.User.Name)
+	fmt.Fprintf(a.stdout, "Signed in as %s", sanitize.Line(c.User.Name, 0))
 	if c.User.Email != "" {
-		fmt.Fprintf(a.stdout, " <%s>", c.User.Email)
+		fmt.Fprintf(a.stdout, " <%s>", sanitize.Line(c.User.Email, 0))
 	}
 	fmt.Fprintln(a.stdout, ".")
 	return a.printHomeys(c)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/homeytray/homeytray/internal/sanitize"
 	"github.com/homeytray/homeytray/tray"
 )
 
@@ -85,7 +86,7 @@ func runRun(ctx context.Context, a *app, o runOptions) error {
 	case errors.As(err, &ee):
 		return &exitCodeError{exitStatus(ee.ProcessState)}
 	}
-	return fmt.Errorf("run %s: %w", oneLine(o.argv[0]), err)
+	return fmt.Errorf("run %s: %w", sanitize.Line(o.argv[0], 0), err)
 }
 
 // runToken is the token of `run`: from a running tray, else from the keychain (as `token`).
@@ -139,5 +140,5 @@ func startError(name string, err error) error {
 	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
 		code = exitNotFound
 	}
-	return &runStartError{name: oneLine(name), code: code, err: err}
+	return &runStartError{name: sanitize.Line(name, 0), code: code, err: err}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // statusReport is what `status --json` prints. It names tokens and their lifetimes, never their values.
@@ -166,9 +167,9 @@ func (a *app) printStatus(r *statusReport) {
 	w := a.stdout
 	switch {
 	case r.SignedIn && r.User != nil:
-		fmt.Fprintf(w, "Signed in as %s", r.User.Name)
+		fmt.Fprintf(w, "Signed in as %s", sanitize.Line(r.User.Name, 0))
 		if r.User.Email != "" {
-			fmt.Fprintf(w, " <%s>", r.User.Email)
+			fmt.Fprintf(w, " <%s>", sanitize.Line(r.User.Email, 0))
 		}
 		fmt.Fprintf(w, " (%s).\n", r.SignIn)
 	case r.SignedIn:
@@ -201,18 +202,18 @@ func (a *app) printStatus(r *statusReport) {
 		if r.SelectedAccess == "api_key" {
 			how = "with its API key (no cloud, no expiry)"
 		}
-		fmt.Fprintf(w, "Selected Homey: %s (%s), %s\n", r.SelectedHomey.Name, r.SelectedHomey.ID, how)
+		fmt.Fprintf(w, "Selected Homey: %s (%s), %s\n", sanitize.Line(r.SelectedHomey.Name, 0), r.SelectedHomey.ID, how)
 	}
 	for _, l := range r.LocalHomeys {
 		key := "API key in " + r.SecretStore
 		if !l.KeyStored {
 			key = fmt.Sprintf("API key MISSING: run %s local add --address %s", a.cmdPrefix(), l.Address)
 		}
-		fmt.Fprintf(w, "Local Homey:    %s (%s) at %s: %s\n", l.Name, l.ID, l.Address, key)
+		fmt.Fprintf(w, "Local Homey:    %s (%s) at %s: %s\n", sanitize.Line(l.Name, 0), l.ID, l.Address, key)
 	}
 	for _, b := range r.Bearers {
 		fmt.Fprintf(w, "Homey bearer:   %s via %s (%s): issued %s, confirmed %s, trusted until %s, then checked with one call\n",
-			b.Name, dash(b.Route), b.BaseURL, when(b.IssuedAt), when(b.ConfirmedAt), when(b.TrustedUntil))
+			sanitize.Line(b.Name, 0), dash(b.Route), b.BaseURL, when(b.IssuedAt), when(b.ConfirmedAt), when(b.TrustedUntil))
 	}
 	if r.LastRefreshError != "" {
 		fmt.Fprintf(w, "Last refresh error: %s\n", r.LastRefreshError)

@@ -95,13 +95,3 @@ func writeJSON(a *app, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
-
-// oneLine keeps names from a Homey (user-chosen text) from breaking the table or the terminal.
-func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-}

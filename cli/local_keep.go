@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // keptKey is an API key that `local add` is about to keep: pasted, or made by homeytray (keyID).
@@ -69,7 +70,7 @@ func (a *app) keepKeyEntry(ctx, cctx context.Context, c *Config, k keptKey) (old
 		verb = "Updated"
 	}
 	fmt.Fprintf(a.stdout, "%s %s (%s) at %s; its API key is in %s. It works without the Athom cloud.\n",
-		verb, entry.Name, k.id, k.base, store.Name())
+		verb, sanitize.Line(entry.Name, 0), k.id, k.base, store.Name())
 	if !homey.HasScope(scopes, homey.ScopeZones) {
 		fmt.Fprintf(a.stdout, "Note: the key may not view zones (%s): devices shows zone ids instead of room names.\n", homey.ScopeZones)
 	}
@@ -104,9 +105,9 @@ func (a *app) localList(asJSON bool) error {
 	for _, l := range c.LocalHomeys {
 		key := "pasted"
 		if l.KeyID != "" {
-			key = fmt.Sprintf("made by homeytray (%q on the Homey)", oneLine(l.KeyName))
+			key = fmt.Sprintf("made by homeytray (%q on the Homey)", sanitize.Line(l.KeyName, 0))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", oneLine(l.Name), l.Address, l.ID, key)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", sanitize.Line(l.Name, 0), l.Address, l.ID, key)
 	}
 	return tw.Flush()
 }
@@ -128,7 +129,7 @@ func (a *app) localRemove(ctx context.Context, nameOrID string) error {
 		}
 	}
 	if i < 0 {
-		return fmt.Errorf("no local Homey is called %q: see %s local list", oneLine(nameOrID), a.cmdPrefix())
+		return fmt.Errorf("no local Homey is called %q: see %s local list", sanitize.Line(nameOrID, 0), a.cmdPrefix())
 	}
 	l := c.LocalHomeys[i]
 	var onHomey string // what became of a key homeytray made, on the Homey
@@ -153,7 +154,7 @@ func (a *app) localRemove(ctx context.Context, nameOrID string) error {
 		return err
 	}
 	a.tellTray(ctx)
-	fmt.Fprintf(a.stdout, "Removed %s (%s); its API key is deleted from %s.\n", l.Name, l.ID, store.Name())
+	fmt.Fprintf(a.stdout, "Removed %s (%s); its API key is deleted from %s.\n", sanitize.Line(l.Name, 0), l.ID, store.Name())
 	if onHomey != "" {
 		fmt.Fprintln(a.stdout, onHomey)
 	}

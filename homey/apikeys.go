@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // Homey API keys made from a signed-in owner session (PROTOCOL §12): GET and POST
@@ -172,7 +174,7 @@ func ParseScopes(v string) ([]string, error) {
 			continue
 		}
 		if !KnownScope(s) {
-			return nil, fmt.Errorf("unknown scope %q", sanitize(s, 60))
+			return nil, fmt.Errorf("unknown scope %q", sanitize.Line(s, 60))
 		}
 		seen[s] = true
 		out = append(out, s)

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // Bearer is a Homey session token with what is needed to reuse it. One session token works on
@@ -246,7 +248,7 @@ type UnsupportedError struct {
 // signed in to with an Athom account here`.
 func (e *UnsupportedError) Error() string {
 	return fmt.Sprintf("Homey %q speaks API version %d (firmware 1.x), which cannot be signed in to with an Athom account here",
-		sanitize(e.HomeyName, 100), e.APIVersion)
+		sanitize.Line(e.HomeyName, 100), e.APIVersion)
 }
 
 // Is matches [ErrUnsupportedHomey].

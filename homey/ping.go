@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // A Homey Pro (Early 2023 and later) can be reached on its LAN with an API key made in its web
@@ -119,7 +121,7 @@ func (e *PingError) Error() string {
 	if e.ID == "" {
 		return fmt.Sprintf("ping %s: %v (it answered false for %s)", e.BaseURL, ErrWrongHomey, e.WantID)
 	}
-	return fmt.Sprintf("ping %s: %v (%s, not %s)", e.BaseURL, ErrWrongHomey, sanitize(e.ID, 100), e.WantID)
+	return fmt.Sprintf("ping %s: %v (%s, not %s)", e.BaseURL, ErrWrongHomey, sanitize.Line(e.ID, 100), e.WantID)
 }
 
 // Is matches [ErrWrongHomey].

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // Discovery strategies, as the official client names them (PROTOCOL §3.1).
@@ -251,7 +253,7 @@ func (e *OfflineError) Error() string {
 		what = ": invalid serial number"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Homey %q%s", sanitize(name, 100), what)
+	fmt.Fprintf(&b, "Homey %q%s", sanitize.Line(name, 100), what)
 	for i, r := range e.Routes {
 		if i == 0 {
 			b.WriteString(": ")
@@ -278,7 +280,7 @@ const pingOp = "GET /api/manager/system/ping: "
 
 // pingCause is a ping error without the operation prefix, on one line.
 func pingCause(err error) string {
-	return sanitize(strings.TrimPrefix(err.Error(), pingOp), 160)
+	return sanitize.Line(strings.TrimPrefix(err.Error(), pingOp), 160)
 }
 
 // Router picks the base URL for a Homey. BaseURL returns the route to use; bearer says that a

@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/homeytray/homeytray/homey/emulator"
 	"golang.org/x/oauth2"
+
+	"github.com/homeytray/homeytray/homey/emulator"
 )
 
 const (

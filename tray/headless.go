@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // Headless is the tray without its icon, for a Raspberry Pi or a server (`homeytray serve`): the
@@ -78,7 +79,7 @@ func (s *logSink) say(line string) {
 }
 
 func (s *logSink) signedIn(acc Account) {
-	s.say("signed in as " + oneLine(acc.Name, 80))
+	s.say("signed in as " + sanitize.Line(acc.Name, 80))
 }
 
 func (s *logSink) signedOut() {

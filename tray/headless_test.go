@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/homeytray/homeytray/homey"
 	"golang.org/x/oauth2"
+
+	"github.com/homeytray/homeytray/homey"
 )
 
 // syncCore makes fakeCore safe for the refresher and the socket calling it at once.

@@ -12,9 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
-	"golang.org/x/oauth2"
 )
 
 // fakeCore is a Core with two Homeys (one selected) and programmable errors.

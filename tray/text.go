@@ -12,6 +12,7 @@ import (
 
 	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // This file holds every sentence the tray shows (menu labels, the status line, notifications,
@@ -71,10 +72,10 @@ func tooltip(p phase, acc Account, reason error, title string) string {
 
 // accountName is the full name, else the e-mail address.
 func accountName(acc Account) string {
-	if n := oneLine(acc.Name, 80); n != "" {
+	if n := sanitize.Line(acc.Name, 80); n != "" {
 		return n
 	}
-	if e := oneLine(acc.Email, 80); e != "" {
+	if e := sanitize.Line(acc.Email, 80); e != "" {
 		return e
 	}
 	return "your Athom account"
@@ -183,7 +184,7 @@ func clean(s string) string {
 	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
 		s = s[:i]
 	}
-	return oneLine(redact(s), 160)
+	return sanitize.Line(redact(s), 160)
 }
 
 // redact replaces every run of 40 or more token characters (base64url, JWT dots) with "…".
@@ -214,17 +215,6 @@ func redactRun(s string) string {
 	return s
 }
 
-// oneLine turns control characters and runs of spaces into one space and cuts s to max runes.
-func oneLine(s string, max int) string {
-	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool {
-		return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
-	}), " ")
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	return string([]rune(s)[:max-1]) + "…"
-}
-
 // sentence capitalises the first letter and ends s with a full stop.
 func sentence(s string) string {
 	if s == "" {
@@ -241,7 +231,7 @@ func sentence(s string) string {
 // menuLabel escapes text for a menu label: dbusmenu (Linux, BSD) reads "_" as a mnemonic
 // marker and Windows reads "&"; doubling them shows them literally. goos is runtime.GOOS.
 func menuLabel(s, goos string) string {
-	s = oneLine(s, 120)
+	s = sanitize.Line(s, 120)
 	switch goos {
 	case "windows":
 		return strings.ReplaceAll(s, "&", "&&")
@@ -272,7 +262,7 @@ type note struct{ title, body string }
 // the Homey last accepted the bearer, never when it expires.
 func copiedNote(b *homey.Bearer, homeyName string, clearAfter time.Duration) note {
 	var parts []string
-	switch name := oneLine(homeyName, 60); {
+	switch name := sanitize.Line(homeyName, 60); {
 	case !b.ConfirmedAt.IsZero() && name != "":
 		parts = append(parts, fmt.Sprintf("Confirmed valid at %s by %s.", hhmm(b.ConfirmedAt), name))
 	case !b.ConfirmedAt.IsZero():
@@ -288,7 +278,7 @@ func copiedNote(b *homey.Bearer, homeyName string, clearAfter time.Duration) not
 
 // deviceCopiedNote confirms a copied device id (not a secret, so it is not cleared).
 func deviceCopiedNote(name string) note {
-	return note{"Device ID copied", oneLine(name, 80)}
+	return note{"Device ID copied", sanitize.Line(name, 80)}
 }
 
 // failNote reports a failed action the user asked for.
