@@ -234,7 +234,7 @@ func TestAPI(t *testing.T) {
 }
 
 func TestAPIFields(t *testing.T) {
-	a := newApp(strings.NewReader("from stdin"), nil, nil, func(string) string { return "" })
+	a := quietFactory(strings.NewReader("from stdin"))
 	file := filepath.Join(t.TempDir(), "f.txt")
 	if err := os.WriteFile(file, []byte("file text"), 0o600); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/config"
+	"github.com/homeytray/homeytray/internal/failure"
 	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
@@ -29,9 +31,9 @@ func keyName() string {
 	return "homeytray on " + host
 }
 
-func (a *app) localCreateKey(ctx context.Context, o localAddOptions) error {
+func (f *Factory) localCreateKey(ctx context.Context, o localAddOptions) error {
 	if o.discovered == "" {
-		return usageErrorf("local add --create-key: name the Homey of your account to make the key on, e.g. %s local add Home --create-key", a.cmdPrefix())
+		return usageErrorf("local add --create-key: name the Homey of your account to make the key on, e.g. %s local add Home --create-key", f.prog())
 	}
 	scopes, err := homey.ParseScopes(o.scopes)
 	if err != nil {
@@ -42,26 +44,26 @@ func (a *app) localCreateKey(ctx context.Context, o localAddOptions) error {
 	}
 	cctx, cancel := withTimeout(ctx)
 	defer cancel()
-	h, err := a.findHomey(cctx, o.discovered)
+	h, err := f.findHomey(cctx, o.discovered)
 	if err != nil {
 		return err
 	}
-	c, err := a.config()
+	c, err := f.load()
 	if err != nil {
 		return err
 	}
 	if !slices.ContainsFunc(c.Homeys, func(x homey.Homey) bool { return x.ID == h.ID }) {
 		return fmt.Errorf("%s is not a Homey of the signed-in account, so no key can be made on it: add it with a key from %s (%s local add --address URL)",
-			sanitize.Line(h.Name, 0), webAppKeys, a.cmdPrefix())
+			sanitize.Line(h.Name, 0), webAppKeys, f.prog())
 	}
 	if err := noKeys(h); err != nil {
 		return err
 	}
-	base, err := a.lanAddress(cctx, h, o.address)
+	base, err := f.lanAddress(cctx, h, o.address)
 	if err != nil {
 		return err
 	}
-	bs, err := a.bearers()
+	bs, err := f.bearers()
 	if err != nil {
 		return err
 	}
@@ -74,17 +76,17 @@ func (a *app) localCreateKey(ctx context.Context, o localAddOptions) error {
 	if err != nil {
 		return keyRefused(h, "make an API key on", err)
 	}
-	old, err := a.keepKeyEntry(ctx, cctx, c, keptKey{base: base, id: h.ID, name: o.name, key: made.Token, keyID: made.ID, keyName: name})
+	old, err := f.keepKeyEntry(ctx, cctx, keptKey{base: base, id: h.ID, name: o.name, key: made.Token, keyID: made.ID, keyName: name})
 	if err != nil {
 		if derr := deleteKey(cctx, bs, h, made.ID); derr != nil {
 			return fmt.Errorf("%w; the new key %q stays on the Homey: delete it in %s", err, name, webAppKeys)
 		}
 		return fmt.Errorf("%w (the new key is deleted from the Homey again)", err)
 	}
-	fmt.Fprintf(a.stdout, "The key is %q on %s, with %s.\n", name, sanitize.Line(h.Name, 0), strings.Join(scopes, ", "))
+	fmt.Fprintf(f.IO.Out, "The key is %q on %s, with %s.\n", name, sanitize.Line(h.Name, 0), strings.Join(scopes, ", "))
 	if old != nil && old.KeyID != "" && old.KeyID != made.ID {
 		if err := deleteKey(cctx, bs, h, old.KeyID); err != nil {
-			fmt.Fprintf(a.stdout, "The previous key %q stays on the Homey (%s): delete it in %s.\n", sanitize.Line(old.KeyName, 0), firstLine(err), webAppKeys)
+			fmt.Fprintf(f.IO.Out, "The previous key %q stays on the Homey (%s): delete it in %s.\n", sanitize.Line(old.KeyName, 0), firstLine(err), webAppKeys)
 		}
 	}
 	return nil
@@ -104,13 +106,13 @@ func noKeys(h homey.Homey) error {
 // lanAddress is where the key will be used: address when given, else the first of the Homey's
 // LAN addresses (localUrlSecure, localUrl) whose ping proves it is this Homey. It is found
 // before the key is made: a key that cannot be used here is not made.
-func (a *app) lanAddress(ctx context.Context, h homey.Homey, address string) (string, error) {
+func (f *Factory) lanAddress(ctx context.Context, h homey.Homey, address string) (string, error) {
 	if address != "" {
 		base, err := homey.NormalizeAddress(address)
 		if err != nil {
 			return "", usageErrorf("local add: --address %s: %v", sanitize.Line(address, 0), err)
 		}
-		if _, err := pingHomey(ctx, a.httpc, base, h.ID); err != nil {
+		if _, err := pingHomey(ctx, f.http, base, h.ID); err != nil {
 			return "", err
 		}
 		return base, nil
@@ -122,7 +124,7 @@ func (a *app) lanAddress(ctx context.Context, h homey.Homey, address string) (st
 			continue
 		}
 		tried = append(tried, r.BaseURL)
-		if _, last = pingHomey(ctx, a.httpc, r.BaseURL, h.ID); last == nil {
+		if _, last = pingHomey(ctx, f.http, r.BaseURL, h.ID); last == nil {
 			return r.BaseURL, nil
 		}
 	}
@@ -158,7 +160,7 @@ func keyRefused(h homey.Homey, what string, err error) error {
 
 // deleteMadeKey deletes the key homeytray made for l from the Homey, with the Athom sign-in, and
 // says what happened when that could not be done ("" when it was).
-func (a *app) deleteMadeKey(ctx context.Context, c *Config, l LocalHomey) string {
+func (f *Factory) deleteMadeKey(ctx context.Context, c *config.Snapshot, l config.LocalHomey) string {
 	stays := fmt.Sprintf("The key %q stays on the Homey", sanitize.Line(l.KeyName, 0))
 	i := slices.IndexFunc(c.Homeys, func(h homey.Homey) bool { return h.ID == l.ID })
 	if i < 0 {
@@ -167,7 +169,7 @@ func (a *app) deleteMadeKey(ctx context.Context, c *Config, l LocalHomey) string
 	h := c.Homeys[i]
 	cctx, cancel := withTimeout(ctx)
 	defer cancel()
-	bs, err := a.bearers()
+	bs, err := f.bearers()
 	if err == nil {
 		err = deleteKey(cctx, bs, h, l.KeyID)
 	}
@@ -177,6 +179,6 @@ func (a *app) deleteMadeKey(ctx context.Context, c *Config, l LocalHomey) string
 	case errors.Is(err, context.Canceled):
 		return stays + " (interrupted): delete it in " + webAppKeys + "."
 	}
-	msg, _, _ := explain(keyRefused(h, "delete the API key on", err), a.cmdPrefix())
+	msg := failure.Of(keyRefused(h, "delete the API key on", err)).Message(f.prog())
 	return fmt.Sprintf("%s (%s): delete it in %s.", stays, msg, webAppKeys)
 }

@@ -1,37 +1,10 @@
 package cli
 
 import (
-	"errors"
-	"fmt"
-	"strings"
 	"testing"
 
-	"github.com/homeytray/homeytray/auth"
-	"github.com/homeytray/homeytray/homey"
 	"github.com/homeytray/homeytray/homey/emulator"
 )
-
-// TestExplainTolerance: the errors of the tolerated variants (issue 10) say what happened in one
-// line, give the fix the command line knows and the right exit code.
-func TestExplainTolerance(t *testing.T) {
-	for _, c := range []struct {
-		err       error
-		code      int
-		msg, hint string
-	}{
-		{fmt.Errorf("x: %w: %w", auth.ErrSignInGone, auth.ErrClientRefused), exitAuth, "invalid_client", "homeytray setup"},
-		{fmt.Errorf("%w: exchange: %w", errSigningIn, auth.ErrClientRefused), exitAuth, "invalid_client", "homeytray setup"},
-		{fmt.Errorf("%w (Athom refused it at the delegation step: 403)", errPATNoHomeys), exitAuth, "cannot sign in to Homeys", "homeytray login"},
-		{fmt.Errorf("x: %w", &homey.UnsupportedError{HomeyName: "Old", APIVersion: 1}), exitError, "API version 1", ""},
-		{fmt.Errorf("x: %w", homey.ErrInvalidSerial), exitError, "invalid serial number", "Athom support"},
-		{fmt.Errorf("x: %w", homey.ErrSubscriptionInactive), exitError, "subscription is inactive", "Renew"},
-	} {
-		msg, hint, code := explain(c.err, "homeytray")
-		if code != c.code || !strings.Contains(msg, c.msg) || !strings.Contains(hint, c.hint) || strings.Contains(msg, "\n") {
-			t.Errorf("explain(%v) = %q, %q, %d; want %d, %q, %q", c.err, msg, hint, code, c.code, c.msg, c.hint)
-		}
-	}
-}
 
 // TestDemoToleranceFlags: `demo serve`'s tolerance flags reach the emulator's options; bad
 // values are usage errors.
@@ -52,8 +25,7 @@ func TestDemoToleranceFlags(t *testing.T) {
 		if bad[3] != "" {
 			vs = []string{bad[3]}
 		}
-		var ue *usageError
-		if err := demoTolerance(&o, bad[0], bad[1], bad[2], vs); !errors.As(err, &ue) {
+		if err := demoTolerance(&o, bad[0], bad[1], bad[2], vs); quietFactory(nil).exit(err) != exitUsage {
 			t.Errorf("demoTolerance(%q): %v; want a usage error", bad, err)
 		}
 	}

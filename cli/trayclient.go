@@ -11,19 +11,11 @@ import (
 	"github.com/homeytray/homeytray/tray"
 )
 
-// trayError is an error the running tray answered with (already one line, no secret).
-type trayError struct {
-	msg    string
-	signIn bool // "sign in again": exit 4
-}
-
-func (e *trayError) Error() string { return e.msg }
-
 // askTray sends r to the running tray. ok is false when no tray answers (or it cannot be
 // reached): the caller then does the work itself from the keychain. Nothing here reads the
 // config or the keychain: a warm `token` answered by the tray costs little more than start-up.
-func (a *app) askTray(ctx context.Context, r tray.Request) (ans tray.Answer, ok bool, err error) {
-	path, err := tray.SocketPath(a.appName())
+func (f *Factory) askTray(ctx context.Context, r tray.Request) (ans tray.Answer, ok bool, err error) {
+	path, err := tray.SocketPath(f.profile.appName())
 	if err != nil {
 		return ans, false, nil
 	}
@@ -31,17 +23,17 @@ func (a *app) askTray(ctx context.Context, r tray.Request) (ans tray.Answer, ok 
 	if err != nil {
 		return ans, false, nil // no tray, or a broken one: the keychain path still works
 	}
-	if ans.Error != "" {
-		return ans, true, &trayError{ans.Error, ans.SignIn}
+	if ans.Failure != nil {
+		return ans, true, ans.Failure // worded here, as a failure of this process would be
 	}
 	return ans, true, nil
 }
 
 // tellTray lets a running tray know that the sign-in or the selection changed.
-func (a *app) tellTray(ctx context.Context) {
+func (f *Factory) tellTray(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	_, _, _ = a.askTray(ctx, tray.Request{Op: "changed"})
+	_, _, _ = f.askTray(ctx, tray.Request{Op: "changed"})
 }
 
 // trayDevices decodes a tray's devices answer into what `devices` prints.

@@ -3,12 +3,14 @@ package cli
 import (
 	"context"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/config"
 	"github.com/homeytray/homeytray/tray"
 )
 
@@ -20,21 +22,21 @@ const defaultClipboardClear = 60 * time.Second
 // background refresh, script socket); app is not safe for concurrent use, so every call holds mu
 // — except the wait for the browser in Login, which can last minutes.
 type trayCore struct {
-	a  *app
+	f  *Factory
 	mu sync.Mutex
 }
 
 func (t *trayCore) Account(ctx context.Context) (tray.Account, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s, err := t.a.athom()
+	s, err := t.f.Session()
 	if err != nil {
 		return tray.Account{}, err
 	}
 	if _, err := s.Stored(); err != nil {
 		return tray.Account{}, err
 	}
-	c, err := t.a.config()
+	c, err := t.f.load()
 	if err != nil {
 		return tray.Account{}, err
 	}
@@ -47,39 +49,42 @@ func (t *trayCore) Account(ctx context.Context) (tray.Account, error) {
 func (t *trayCore) AccessToken(ctx context.Context) (*oauth2.Token, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s, err := t.a.athom()
+	s, err := t.f.Session()
 	if err != nil {
 		return nil, err
 	}
 	tok, err := s.TokenContext(ctx)
-	t.a.noteRefresh(err)
+	t.f.noteRefresh(err)
 	return tok, err
 }
 
 func (t *trayCore) Bearer(ctx context.Context, homeyID string) (*homey.Bearer, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.a.homeyBearer(ctx, homeyID)
+	return t.f.bearer(ctx, homeyID)
 }
 
 func (t *trayCore) Homeys(ctx context.Context) ([]homey.Homey, string, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	c, err := t.a.config()
+	c, err := t.f.load()
 	if err != nil {
 		return nil, "", err
 	}
 	if c.HomeysFetchedAt.IsZero() {
 		// API-key Homeys need no cloud: without it the menu lists them alone.
-		if err := t.a.refreshHomeys(ctx); err != nil && len(c.LocalHomeys) == 0 {
+		if err := t.f.refreshHomeys(ctx); err != nil && len(c.LocalHomeys) == 0 {
 			return nil, "", err
 		}
 	}
-	t.a.reraceRelayed(c)
-	list := c.allHomeys()
+	t.f.reraceRelayed()
+	if c, err = t.f.load(); err != nil {
+		return nil, "", err
+	}
+	list := c.AllHomeys()
 	// The menu says how each Homey is reached: by API key, or on the route that won the last race.
 	for i, h := range list {
-		if _, ok := c.localHomey(h.ID); ok {
+		if c.Way(h.ID).Kind == config.WayAPIKey {
 			list[i].Name = h.Name + " (API key)"
 		} else if kind := c.Routes[h.ID].Kind(); kind != "" {
 			list[i].Name = h.Name + " (" + kind + ")"
@@ -92,79 +97,79 @@ func (t *trayCore) Homeys(ctx context.Context) ([]homey.Homey, string, error) {
 // LAN address, so that its next call races again. The tray's refresher looks at the Homey list at
 // start, after a sign-in or a change on the command line, and after the machine wakes up: a
 // laptop that comes home moves back from the relay to the LAN.
-func (a *app) reraceRelayed(c *Config) {
-	for _, h := range c.Homeys {
-		r, ok := c.Routes[h.ID]
-		if !ok || r.IsLocal() {
-			continue
-		}
-		for _, cand := range h.Candidates() {
-			if cand.IsLocal() {
-				_ = a.saveRoute(h.ID, homey.Route{}) // best effort: at worst the relay stays
-				break
+func (f *Factory) reraceRelayed() {
+	_ = f.updateCache(context.Background(), func(c *config.Cache) error { // best effort: at worst the relay stays
+		for _, h := range c.Homeys {
+			r, ok := c.Routes[h.ID]
+			if !ok || r.IsLocal() {
+				continue
+			}
+			if slices.ContainsFunc(h.Candidates(), homey.Route.IsLocal) {
+				delete(c.Routes, h.ID)
 			}
 		}
-	}
+		return nil
+	})
 }
 
 func (t *trayCore) Select(homeyID string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.a.selectHomey(homeyID)
+	return t.f.selectHomey(context.Background(), homeyID)
 }
 
 func (t *trayCore) Devices(ctx context.Context, homeyID string) (map[string]homey.Device, map[string]homey.Zone, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.a.homeyDevices(ctx, homeyID, true)
+	return t.f.devices(ctx, homeyID, true)
 }
 
 func (t *trayCore) Login(ctx context.Context) error {
 	t.mu.Lock()
-	s, l, err := t.a.prepareLogin(true, nil)
+	s, l, err := t.f.prepareLogin(true, nil)
 	t.mu.Unlock()
 	if err != nil {
 		return err
 	}
 	code, err := l.Code(ctx)
 	if err != nil {
-		return t.a.withFix(err) // the tray shows the text as it is
+		return err
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.a.finishLogin(ctx, s, code)
+	return t.f.finishLogin(ctx, s, code)
 }
 
 func (t *trayCore) Logout(ctx context.Context) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.a.memBearers.clear()
-	_, err := t.a.logout(false)
+	t.f.memBearers.clear()
+	_, err := t.f.logout(ctx, false)
 	return err
 }
 
-// Reload forgets what this process read, so that a sign-in or sign-out made on the command line
-// shows at once.
+// Reload forgets what this process keeps in memory of the sign-in, so that a sign-in or sign-out
+// made on the command line shows at once (the settings and the cache are read as they change).
 func (t *trayCore) Reload() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.a.cfg, t.a.session = nil, nil
-	t.a.memBearers.clear()
-	_, err := t.a.config()
+	t.f.session.renew()
+	t.f.memBearers.clear()
+	_, err := t.f.load()
 	return err
 }
 
 // autostart is start-at-login for this binary, or nil where the OS has none.
-func (a *app) autostart() tray.Autostart {
+func (f *Factory) autostart() tray.Autostart {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil
 	}
 	args := []string{"tray"}
-	if a.demo {
+	if f.profile.demo {
 		args = []string{"demo"}
 	}
-	as, err := tray.NewAutostart(a.appName(), exe, args)
+	as, err := tray.NewAutostart(f.profile.appName(), exe, args)
 	if err != nil {
 		return nil
 	}

@@ -470,8 +470,8 @@ func TestKillConfigWrite(t *testing.T) {
 		if c.SelectedHomey != ids["Cabin"] && c.SelectedHomey != ids["Home"] {
 			t.Fatalf("kill %d: config.json selects %q, want one of the two Homeys", i, c.SelectedHomey)
 		}
-		if len(c.Homeys) != len(ids) {
-			t.Fatalf("kill %d: config.json lost the cached Homeys", i)
+		if cache := e.cache(t); len(cache.Homeys) != len(ids) {
+			t.Fatalf("kill %d: cache.json lost the cached Homeys", i)
 		}
 	}
 	temps := e.configTemps(t)

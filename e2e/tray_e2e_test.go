@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -201,6 +202,20 @@ func (e *testEnv) configDir() string {
 }
 
 func (e *testEnv) appName() string { return "homeytray-" + envValue(e.vars, "HOMEYTRAY_PROFILE") }
+
+// cache reads cache.json: what homeytray remembers of the account (a missing file is empty).
+func (e *testEnv) cache(t testing.TB) *cacheFile {
+	t.Helper()
+	var c cacheFile
+	b, err := os.ReadFile(filepath.Join(envValue(e.vars, "XDG_CACHE_HOME"), e.appName(), "cache.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return &c
+	}
+	if err != nil || json.Unmarshal(b, &c) != nil {
+		t.Fatalf("cache.json: %v\n%s", err, b)
+	}
+	return &c
+}
 
 // The X clipboard, through xclip as a user's other programs see it.
 

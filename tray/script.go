@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/failure"
 )
 
 // Errors of the script handler; the answers carry them as one line of text. Which Homey a
@@ -109,8 +109,5 @@ func scriptFailure(err error) Answer {
 	if err == nil {
 		return Answer{}
 	}
-	return Answer{
-		Error:  errorText(err),
-		SignIn: errors.Is(err, auth.ErrNotSignedIn) || errors.Is(err, auth.ErrSignInGone),
-	}
+	return Answer{Failure: failure.Of(err)}
 }

@@ -104,14 +104,14 @@ func TestScriptCloudToken(t *testing.T) {
 	core := newFakeCore()
 	h := scriptHandler(core, nil)
 	a := h(t.Context(), Request{Op: "token", Cloud: true})
-	if a.Token != "fake-access" || a.ExpiresAt == nil || !a.ExpiresAt.Equal(core.expiry) || a.Error != "" {
+	if a.Token != "fake-access" || a.ExpiresAt == nil || !a.ExpiresAt.Equal(core.expiry) || a.Failure != nil {
 		t.Errorf("cloud token: %+v", a)
 	}
 	core.expiry = time.Time{} // a personal access token: expiry unknown
 	if a := h(t.Context(), Request{Op: "token", Cloud: true}); a.Token != "fake-access" || a.ExpiresAt != nil {
 		t.Errorf("cloud token without expiry: %+v", a)
 	}
-	if a := h(t.Context(), Request{Op: "token", Cloud: true, Homey: "Home"}); a.Error == "" || a.Token != "" {
+	if a := h(t.Context(), Request{Op: "token", Cloud: true, Homey: "Home"}); a.Failure == nil || a.Token != "" {
 		t.Errorf("cloud token for a Homey: %+v; want an error", a)
 	}
 }
@@ -119,7 +119,7 @@ func TestScriptCloudToken(t *testing.T) {
 func TestScriptDevices(t *testing.T) {
 	core := newFakeCore()
 	a := scriptHandler(core, nil)(t.Context(), Request{Op: "devices"})
-	if a.Error != "" {
+	if a.Failure != nil {
 		t.Fatalf("devices: %+v", a)
 	}
 	var devices map[string]map[string]any
@@ -137,10 +137,10 @@ func TestScriptDevices(t *testing.T) {
 		t.Errorf("zones %s: %v", a.Zones, err)
 	}
 
-	if a := scriptHandler(core, nil)(t.Context(), Request{Op: "devices", Homey: "h-cabin"}); a.Error != "" {
+	if a := scriptHandler(core, nil)(t.Context(), Request{Op: "devices", Homey: "h-cabin"}); a.Failure != nil {
 		t.Errorf("devices of h-cabin: %+v", a)
 	}
-	if a := scriptHandler(core, nil)(t.Context(), Request{Op: "devices", Homey: "h-garage"}); a.Error == "" {
+	if a := scriptHandler(core, nil)(t.Context(), Request{Op: "devices", Homey: "h-garage"}); a.Failure == nil {
 		t.Errorf("devices of an unknown Homey: %+v; want the Core's error", a)
 	}
 }
@@ -159,7 +159,7 @@ func TestScriptErrors(t *testing.T) {
 		h := scriptHandler(core, nil)
 		for _, r := range []Request{{Op: "token"}, {Op: "token", Cloud: true}, {Op: "devices"}, {Op: "token", Homey: "Home"}} {
 			a := h(t.Context(), r)
-			if a.Error == "" || strings.Contains(a.Error, "\n") || a.SignIn != tc.signIn || a.Token != "" {
+			if a.Failure == nil || strings.Contains(a.Failure.Message("homeytray"), "\n") || a.Failure.SignIn() != tc.signIn || a.Token != "" {
 				t.Errorf("%+v with %q: %+v; want one line, SignIn %v", r, tc.err, a, tc.signIn)
 			}
 		}
@@ -174,13 +174,13 @@ func TestScriptChangedAndPing(t *testing.T) {
 		t.Errorf("changed: %+v, %d reloads, %d redraws", a, core.reloads, redraws)
 	}
 	core.err = fmt.Errorf("read the config: %w", os.ErrPermission)
-	if a := h(t.Context(), Request{Op: "changed"}); a.Error == "" || redraws != 2 {
+	if a := h(t.Context(), Request{Op: "changed"}); a.Failure == nil || redraws != 2 {
 		t.Errorf("changed, reload failing: %+v, %d redraws; want an error and a redraw", a, redraws)
 	}
 	if a := h(t.Context(), Request{Op: "ping"}); a.PID != os.Getpid() {
 		t.Errorf("ping: %+v", a)
 	}
-	if a := h(t.Context(), Request{Op: "bogus"}); a.Error != `unknown request "bogus"` {
+	if a := h(t.Context(), Request{Op: "bogus"}); a.Failure == nil || a.Failure.Message("homeytray") != `unknown request "bogus"` {
 		t.Errorf("unknown op: %+v", a)
 	}
 }

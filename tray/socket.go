@@ -12,6 +12,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/homeytray/homeytray/internal/failure"
 )
 
 // The script socket: while the tray runs, `homeytray token` and `devices` ask it for a bearer
@@ -34,7 +36,7 @@ type Request struct {
 	Cloud bool   `json:"cloud,omitempty"` // token: the Athom access token instead
 }
 
-// Answer is the tray's reply. When the request failed only Error (and SignIn) are set.
+// Answer is the tray's reply. When the request failed only Failure is set.
 type Answer struct {
 	Token     string          `json:"token,omitempty"`
 	HomeyID   string          `json:"homey_id,omitempty"`
@@ -43,9 +45,10 @@ type Answer struct {
 	ExpiresAt *time.Time      `json:"expires_at,omitempty"`
 	Devices   json.RawMessage `json:"devices,omitempty"` // the Homey's own objects keyed by id
 	Zones     json.RawMessage `json:"zones,omitempty"`
-	Error     string          `json:"error,omitempty"`   // one line, no secret
-	SignIn    bool            `json:"sign_in,omitempty"` // the error means "sign in again" (CLI exit 4)
-	PID       int             `json:"pid,omitempty"`
+	// Failure is why the request failed: its kind and facts, never prose, so that the command
+	// line words it as it words its own failures.
+	Failure *failure.Failure `json:"failure,omitempty"`
+	PID     int              `json:"pid,omitempty"`
 }
 
 // Handler answers one request. Its context ends with the connection's deadline.
@@ -112,7 +115,7 @@ func serveRequest(ctx context.Context, c net.Conn, h Handler) {
 		if !errors.Is(err, errRequestTooLarge) && !errors.Is(err, errBadRequest) {
 			return // the peer went away, or sent nothing in time
 		}
-		a.Error = err.Error()
+		a.Failure = failure.Of(err)
 	} else {
 		hctx, cancel := context.WithDeadline(ctx, deadline)
 		a = h(hctx, r)
@@ -120,7 +123,7 @@ func serveRequest(ctx context.Context, c net.Conn, h Handler) {
 	}
 	b, err := json.Marshal(a)
 	if err != nil {
-		b, _ = json.Marshal(Answer{Error: "encode the answer: " + err.Error()})
+		b, _ = json.Marshal(Answer{Failure: failure.Of(fmt.Errorf("encode the answer: %w", err))})
 	}
 	c.Write(append(b, '\n'))
 }

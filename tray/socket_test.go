@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/homeytray/homeytray/auth"
+	"github.com/homeytray/homeytray/internal/failure"
 )
 
 // fakeTray answers ping and token requests and counts the calls.
@@ -35,7 +36,7 @@ func (f *fakeTray) handle(ctx context.Context, r Request) Answer {
 	case "token":
 		return Answer{Token: "fake-bearer-" + r.Homey, HomeyID: r.Homey, BaseURL: "http://homey.test"}
 	}
-	return Answer{Error: "unknown request"}
+	return Answer{Failure: failure.Of(errors.New("unknown request"))}
 }
 
 func ask(t *testing.T, path string, r Request) (Answer, error) {
@@ -212,7 +213,7 @@ func TestRequestLimits(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			got := rawExchange(t, path, req)
 			var a Answer
-			if err := json.Unmarshal([]byte(got), &a); err != nil || a.Error == "" || a.Token != "" {
+			if err := json.Unmarshal([]byte(got), &a); err != nil || a.Failure == nil || a.Token != "" {
 				t.Fatalf("answer %q (%v); want an error answer", got, err)
 			}
 			if !strings.HasSuffix(got, "\n") {
@@ -312,7 +313,7 @@ func TestConnectionDeadline(t *testing.T) {
 		slow := func(ctx context.Context, r Request) Answer {
 			<-ctx.Done()
 			ended = time.Since(start)
-			return Answer{Error: "too late"}
+			return Answer{Failure: failure.Of(errors.New("too late"))}
 		}
 		go serve(server, slow)
 		client.Write([]byte(`{"op":"token"}` + "\n"))
@@ -455,7 +456,7 @@ func TestScriptOverSocket(t *testing.T) {
 	}
 	core.err = fmt.Errorf("refresh: %w", auth.ErrSignInGone)
 	a, err = ask(t, path, Request{Op: "token"})
-	if err != nil || !a.SignIn || a.Error == "" || a.Token != "" {
+	if err != nil || a.Failure == nil || !a.Failure.SignIn() || a.Token != "" {
 		t.Fatalf("signed out: %+v, %v; want SignIn and an error", a, err)
 	}
 }
