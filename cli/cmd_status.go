@@ -15,16 +15,16 @@ import (
 
 // statusReport is what `status --json` prints. It names tokens and their lifetimes, never their values.
 type statusReport struct {
-	SignedIn          bool        `json:"signed_in"`
-	SignIn            string      `json:"sign_in"` // "oauth", "personal access token" or "none"
+	SignedIn          bool         `json:"signed_in"`
+	SignIn            string       `json:"sign_in"` // "oauth", "personal access token" or "none"
 	User              *config.User `json:"user,omitempty"`
-	ClientID          string      `json:"client_id,omitempty"`
-	CloudURL          string      `json:"cloud_url"`
-	SecretStore       string      `json:"secret_store"`
-	InsecureFileStore bool        `json:"insecure_file_store"`
-	SecretStoreError  string      `json:"secret_store_error,omitempty"`
-	AccessTokenExpiry *time.Time  `json:"access_token_expires_at,omitempty"`
-	SelectedHomey     *homeyRef   `json:"selected_homey,omitempty"`
+	ClientID          string       `json:"client_id,omitempty"`
+	CloudURL          string       `json:"cloud_url"`
+	SecretStore       string       `json:"secret_store"`
+	InsecureFileStore bool         `json:"insecure_file_store"`
+	SecretStoreError  string       `json:"secret_store_error,omitempty"`
+	AccessTokenExpiry *time.Time   `json:"access_token_expires_at,omitempty"`
+	SelectedHomey     *homeyRef    `json:"selected_homey,omitempty"`
 	// SelectedAccess is how the selected Homey is reached: "api_key" (no cloud, no expiry) or "athom".
 	SelectedAccess   string         `json:"selected_access,omitempty"`
 	LocalHomeys      []localStatus  `json:"local_homeys"`
