@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
-	"time"
 	"testing"
+	"time"
 )
 
 // Readers of a file that another writer keeps replacing always get one whole version, never an
