@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/homeytray/homeytray/homey/emulator"
-	"github.com/homeytray/homeytray/tray"
+	"github.com/homeytray/homeytray/internal/ipc"
 )
 
 // demoRedirectURI is the demo's loopback callback: not the default port, so a demo never clashes
@@ -104,7 +104,7 @@ func demoRun(ctx context.Context, f *Factory, args []string) error {
 // demoEmulator starts the demo's emulator in this process, or, when a demo tray runs (and with
 // it an emulator on the demo's ports), joins that one.
 func (f *Factory) demoEmulator(ctx context.Context, redirect, stateFile string) (emulator.Info, func(), error) {
-	if _, ok, _ := f.askTray(ctx, tray.Request{Op: "ping"}); ok {
+	if _, ok, _ := f.askTray(ctx, ipc.Request{Op: ipc.OpPing}); ok {
 		info, err := emulator.StateInfo(stateFile)
 		if err != nil {
 			return info, nil, fmt.Errorf("join the demo tray's emulator: %w", err)

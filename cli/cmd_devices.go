@@ -12,8 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/ipc"
 	"github.com/homeytray/homeytray/internal/sanitize"
-	"github.com/homeytray/homeytray/tray"
 )
 
 // devicesOptions are the flags of `devices`.
@@ -45,7 +45,7 @@ values. --json prints the Homey's own device objects.`,
 }
 
 func devicesRun(ctx context.Context, f *Factory, o devicesOptions) error {
-	if ans, ok, err := f.askTray(ctx, tray.Request{Op: "devices", Homey: o.homey}); ok {
+	if ans, ok, err := f.askTray(ctx, ipc.Request{Op: ipc.OpDevices, Homey: o.homey}); ok {
 		if err != nil {
 			return err
 		}

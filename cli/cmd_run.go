@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/homeytray/homeytray/internal/ipc"
 	"github.com/homeytray/homeytray/internal/sanitize"
-	"github.com/homeytray/homeytray/tray"
 )
 
 // Exit codes of `run` when COMMAND does not run at all, as env(1), nice(1) and timeout(1) have
@@ -91,7 +91,7 @@ func runRun(ctx context.Context, f *Factory, o runOptions) error {
 
 // runToken is the token of `run`: from a running tray, else from the keychain (as `token`).
 func runToken(ctx context.Context, f *Factory, nameOrID string) (tokenOut, error) {
-	if ans, ok, err := f.askTray(ctx, tray.Request{Op: "token", Homey: nameOrID}); ok {
+	if ans, ok, err := f.askTray(ctx, ipc.Request{Op: ipc.OpToken, Homey: nameOrID}); ok {
 		if err != nil {
 			return tokenOut{}, err
 		}

@@ -7,7 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/homeytray/homeytray/tray"
+	"github.com/homeytray/homeytray/agent"
+	"github.com/homeytray/homeytray/internal/ipc"
 )
 
 func newCmdServe(f *Factory) *cobra.Command {
@@ -26,19 +27,19 @@ systemctl --user enable --now homeytray.`,
 	}
 }
 
-// runServe is runTray without the icon (tray.Headless): the same core, refresh margin and
+// runServe is runTray without the icon (agent.Serve): the same core, refresh margin and
 // in-memory bearers (background).
 func (f *Factory) runServe(ctx context.Context) error {
 	if _, err := f.load(); err != nil {
 		return err
 	}
-	sock, err := tray.SocketPath(f.profile.appName())
+	sock, err := ipc.SocketPath(f.profile.appName())
 	if err != nil {
 		return err
 	}
-	err = tray.Headless(ctx, f.background(sock))
+	err = agent.Serve(ctx, f.background(), sock, f.logf)
 	switch {
-	case errors.Is(err, tray.ErrAlreadyRunning):
+	case errors.Is(err, ipc.ErrAlreadyRunning):
 		fmt.Fprintln(f.IO.Err, "homeytray: the tray (or serve) is already running.")
 		return nil
 	case err != nil:

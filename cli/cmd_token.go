@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/homeytray/homeytray/homey"
-	"github.com/homeytray/homeytray/tray"
+	"github.com/homeytray/homeytray/internal/ipc"
 )
 
 var tokenFormats = []string{"raw", "header", "json", "env", "curl"}
@@ -56,7 +56,7 @@ func tokenRun(ctx context.Context, f *Factory, o tokenOptions) error {
 	if o.cloud && o.homey != "" {
 		return usageErrorf("token: --cloud and --homey exclude each other")
 	}
-	if ans, ok, err := f.askTray(ctx, tray.Request{Op: "token", Homey: o.homey, Cloud: o.cloud}); ok {
+	if ans, ok, err := f.askTray(ctx, ipc.Request{Op: ipc.OpToken, Homey: o.homey, Cloud: o.cloud}); ok {
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/homeytray/homeytray/agent"
+	"github.com/homeytray/homeytray/internal/desktop"
+	"github.com/homeytray/homeytray/internal/ipc"
 	"github.com/homeytray/homeytray/tray"
 )
 
@@ -28,7 +31,7 @@ func (f *Factory) runTray(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sock, err := tray.SocketPath(f.profile.appName())
+	sock, err := ipc.SocketPath(f.profile.appName())
 	if err != nil {
 		return err
 	}
@@ -40,10 +43,9 @@ func (f *Factory) runTray(ctx context.Context) error {
 	if f.profile.demo {
 		title = "homeytray (demo)"
 	}
-	o := f.background(sock)
-	o.Title, o.ClipboardClear, o.Autostart = title, clear, f.autostart()
-	err = tray.Run(ctx, o)
-	if errors.Is(err, tray.ErrAlreadyRunning) {
+	err = tray.Run(ctx, tray.Options{Core: f.background(), Socket: sock, Logf: f.logf,
+		Title: title, ClipboardClear: clear, Autostart: f.autostart()})
+	if errors.Is(err, ipc.ErrAlreadyRunning) {
 		fmt.Fprintln(f.IO.Err, "homeytray: the tray is already running.")
 		return nil
 	}
@@ -71,7 +73,7 @@ func newCmdAutostart(f *Factory, runF func(what string) error) *cobra.Command {
 func autostartRun(f *Factory, what string) error {
 	as := f.autostart()
 	if as == nil {
-		return tray.ErrAutostartUnsupported
+		return desktop.ErrAutostartUnsupported
 	}
 	if what != "status" {
 		if err := as.SetEnabled(what == "on"); err != nil {
@@ -93,12 +95,13 @@ func autostartRun(f *Factory, what string) error {
 // background makes this app the one process that refreshes (the tray, or serve): bearers kept in
 // memory, and the Athom token renewed well ahead of expiry (about 92% into Athom's 61-minute
 // tokens), so that a script asking it never waits for a refresh.
-func (f *Factory) background(sock string) tray.Options {
+func (f *Factory) background() agent.Core {
 	f.memBearers = &memBearerCache{}
 	f.margin = 5 * time.Minute
-	return tray.Options{
-		Core:   &trayCore{f: f},
-		Socket: sock,
-		Logf:   func(format string, args ...any) { fmt.Fprintf(f.IO.Err, "homeytray: "+format+"\n", args...) },
-	}
+	return &agentCore{f: f}
+}
+
+// logf writes one line of the tray or serve to stderr.
+func (f *Factory) logf(format string, args ...any) {
+	fmt.Fprintf(f.IO.Err, "homeytray: "+format+"\n", args...)
 }

@@ -8,18 +8,18 @@ import (
 	"time"
 
 	"github.com/homeytray/homeytray/homey"
-	"github.com/homeytray/homeytray/tray"
+	"github.com/homeytray/homeytray/internal/ipc"
 )
 
 // askTray sends r to the running tray. ok is false when no tray answers (or it cannot be
 // reached): the caller then does the work itself from the keychain. Nothing here reads the
 // config or the keychain: a warm `token` answered by the tray costs little more than start-up.
-func (f *Factory) askTray(ctx context.Context, r tray.Request) (ans tray.Answer, ok bool, err error) {
-	path, err := tray.SocketPath(f.profile.appName())
+func (f *Factory) askTray(ctx context.Context, r ipc.Request) (ans ipc.Answer, ok bool, err error) {
+	path, err := ipc.SocketPath(f.profile.appName())
 	if err != nil {
 		return ans, false, nil
 	}
-	ans, err = tray.Ask(ctx, path, r)
+	ans, err = ipc.Ask(ctx, path, r)
 	if err != nil {
 		return ans, false, nil // no tray, or a broken one: the keychain path still works
 	}
@@ -33,11 +33,11 @@ func (f *Factory) askTray(ctx context.Context, r tray.Request) (ans tray.Answer,
 func (f *Factory) tellTray(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	_, _, _ = f.askTray(ctx, tray.Request{Op: "changed"})
+	_, _, _ = f.askTray(ctx, ipc.Request{Op: ipc.OpChanged})
 }
 
 // trayDevices decodes a tray's devices answer into what `devices` prints.
-func trayDevices(ans tray.Answer) (map[string]homey.Device, map[string]homey.Zone, error) {
+func trayDevices(ans ipc.Answer) (map[string]homey.Device, map[string]homey.Zone, error) {
 	var devices map[string]homey.Device
 	var zones map[string]homey.Zone
 	if err := json.Unmarshal(ans.Devices, &devices); err != nil {

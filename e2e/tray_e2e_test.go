@@ -22,7 +22,7 @@ import (
 
 	"github.com/homeytray/homeytray/homey"
 	"github.com/homeytray/homeytray/homey/emulator"
-	"github.com/homeytray/homeytray/tray"
+	"github.com/homeytray/homeytray/internal/ipc"
 )
 
 // The tray's real-component tests: the real binary runs `homeytray tray` on the private session
@@ -1009,14 +1009,14 @@ func procRSS(t *testing.T, pid int) (rss, hwm int64) {
 // tellTestTray sends the tray of e what `homeytray use`/`login` send after a change.
 func tellTestTray(t *testing.T, e *testEnv) {
 	t.Helper()
-	path, err := tray.SocketPath(e.appName())
+	path, err := ipc.SocketPath(e.appName())
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	// The answer is the reload's outcome: under a fault it is an error, which is expected.
-	if _, err := tray.Ask(ctx, path, tray.Request{Op: "changed"}); err != nil {
+	if _, err := ipc.Ask(ctx, path, ipc.Request{Op: ipc.OpChanged}); err != nil {
 		t.Fatalf("the tray's socket: %v", err)
 	}
 }

@@ -101,9 +101,6 @@ type pingResult struct {
 // the LAN address fails, and at most this much later than at once when it just does not answer.
 const RelayHeadStart = 250 * time.Millisecond
 
-// relayHeadStart is RelayHeadStart; tests shorten or lengthen it.
-var relayHeadStart = RelayHeadStart
-
 // Race pings the candidates of h (GET /api/manager/system/ping?id=<id> with X-Homey-ID, each
 // with the official timeout) and picks a route the way the official client does (PROTOCOL
 // §7.4): localSecure decides first if the Homey has one (on failure the first other success
@@ -118,6 +115,11 @@ var relayHeadStart = RelayHeadStart
 // no address wins, the error matches [ErrOffline] (or [ErrSubscriptionInactive] /
 // [ErrInvalidSerial] when a Homey said so) and names each address and why, on one line.
 func Race(ctx context.Context, h Homey, c *http.Client) (Route, error) {
+	return race(ctx, h, c, RelayHeadStart)
+}
+
+// race is Race with the relay's head start as a parameter (tests lengthen it).
+func race(ctx context.Context, h Homey, c *http.Client, relayHeadStart time.Duration) (Route, error) {
 	cands := h.Candidates()
 	switch {
 	case h.ID == "":

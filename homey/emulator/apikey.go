@@ -3,7 +3,6 @@ package emulator
 import (
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -24,12 +23,6 @@ type apiKey struct {
 	created string // their createdAt
 }
 
-// apiKeys holds the keys of every Server (a Server has no field for them); guarded by apiKeysMu.
-var (
-	apiKeysMu sync.Mutex
-	apiKeys   = map[*Server]map[string]*apiKey{}
-)
-
 // AddAPIKey creates an API key for Homey homeyID with these scopes (e.g.
 // "homey.device.readonly"; "homey" is every scope, "homey.device" includes
 // "homey.device.readonly") and returns it. The key is listed by IssuedSecrets. It panics for
@@ -42,20 +35,20 @@ func (s *Server) AddAPIKey(homeyID string, scopes []string) string {
 	}
 	tok := uuid4() + ":" + uuid4() + ":" + randHex(20)
 	s.issued = append(s.issued, tok)
-	apiKeysMu.Lock()
-	defer apiKeysMu.Unlock()
-	if apiKeys[s] == nil {
-		apiKeys[s] = map[string]*apiKey{}
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
+	if s.apiKeys == nil {
+		s.apiKeys = map[string]*apiKey{}
 	}
-	apiKeys[s][tok] = &apiKey{homeyID: homeyID, id: uuid4(), scopes: append([]string{}, scopes...)}
+	s.apiKeys[tok] = &apiKey{homeyID: homeyID, id: uuid4(), scopes: append([]string{}, scopes...)}
 	return tok
 }
 
 // apiKeyLocked returns the key tok of s, or nil.
 func (s *Server) apiKeyLocked(tok string) *apiKey {
-	apiKeysMu.Lock()
-	defer apiKeysMu.Unlock()
-	return apiKeys[s][tok]
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
+	return s.apiKeys[tok]
 }
 
 // checkAPIKeyLocked is the session check for a request that carries API key k: a key of

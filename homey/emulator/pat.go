@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 )
 
 // API keys made from a signed-in session (PROTOCOL §12): GET and POST /api/manager/users/pat,
@@ -14,29 +13,23 @@ import (
 // its owner (SetOwner) 403 "Must Be Owner". A key made here works like one from AddAPIKey,
 // limited to its scopes on every route, and is listed by IssuedSecrets.
 
-// patState is what the pat routes keep beside the keys: Homeys whose user is not the owner.
-var (
-	patMu     sync.Mutex
-	notOwners = map[*Server]map[string]bool{}
-)
-
 // SetOwner makes the signed-in user the owner of Homey homeyID (on, the default) or a mere user
 // of it (off): then key management answers 403 Must Be Owner.
 func (s *Server) SetOwner(homeyID string, on bool) {
-	patMu.Lock()
-	defer patMu.Unlock()
-	if notOwners[s] == nil {
-		notOwners[s] = map[string]bool{}
+	s.ownersMu.Lock()
+	defer s.ownersMu.Unlock()
+	if s.notOwners == nil {
+		s.notOwners = map[string]bool{}
 	}
-	notOwners[s][homeyID] = !on
+	s.notOwners[homeyID] = !on
 }
 
 // APIKeyNames lists the names of the keys of Homey homeyID made with POST users/pat, sorted.
 func (s *Server) APIKeyNames(homeyID string) []string {
-	apiKeysMu.Lock()
-	defer apiKeysMu.Unlock()
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
 	var names []string
-	for _, k := range apiKeys[s] {
+	for _, k := range s.apiKeys {
 		if k.homeyID == homeyID && k.name != "" {
 			names = append(names, k.name)
 		}
@@ -71,9 +64,9 @@ func (s *Server) patGuard(next homeyHandler) homeyHandler {
 		if s.keyByIDLocked(sess.ID) != nil {
 			return errorReply(http.StatusForbidden, "Invalid Session Type", "an API key cannot manage API keys")
 		}
-		patMu.Lock()
-		notOwner := notOwners[s][h.id]
-		patMu.Unlock()
+		s.ownersMu.Lock()
+		notOwner := s.notOwners[h.id]
+		s.ownersMu.Unlock()
 		if notOwner {
 			return errorReply(http.StatusForbidden, "Must Be Owner", "only the owner of this Homey can manage API keys")
 		}
@@ -83,9 +76,9 @@ func (s *Server) patGuard(next homeyHandler) homeyHandler {
 
 // keyByIDLocked is the key whose session id is id, or nil.
 func (s *Server) keyByIDLocked(id string) *apiKey {
-	apiKeysMu.Lock()
-	defer apiKeysMu.Unlock()
-	for _, k := range apiKeys[s] {
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
+	for _, k := range s.apiKeys {
 		if k.id == id {
 			return k
 		}
@@ -94,10 +87,10 @@ func (s *Server) keyByIDLocked(id string) *apiKey {
 }
 
 func (s *Server) listPAT(h *homey, _ *session, _ []byte, _ []string) reply {
-	apiKeysMu.Lock()
-	defer apiKeysMu.Unlock()
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
 	list := []patDoc{}
-	for _, k := range apiKeys[s] {
+	for _, k := range s.apiKeys {
 		if k.homeyID == h.id {
 			list = append(list, patDoc{ID: k.id, Name: k.name, Scopes: append([]string{}, k.scopes...), CreatedAt: k.created})
 		}
@@ -131,21 +124,21 @@ func (s *Server) createPAT(h *homey, _ *session, body []byte, _ []string) reply 
 	k := &apiKey{homeyID: h.id, id: uuid4(), scopes: append([]string{}, *in.Scopes...), name: *in.Name,
 		created: s.clock().UTC().Format("2006-01-02T15:04:05.000Z")}
 	s.issued = append(s.issued, tok)
-	apiKeysMu.Lock()
-	if apiKeys[s] == nil {
-		apiKeys[s] = map[string]*apiKey{}
+	s.keysMu.Lock()
+	if s.apiKeys == nil {
+		s.apiKeys = map[string]*apiKey{}
 	}
-	apiKeys[s][tok] = k
-	apiKeysMu.Unlock()
+	s.apiKeys[tok] = k
+	s.keysMu.Unlock()
 	return jsonReply(http.StatusOK, patDoc{ID: k.id, Name: k.name, Scopes: k.scopes, Token: tok, CreatedAt: k.created})
 }
 
 func (s *Server) deletePAT(h *homey, _ *session, _ []byte, params []string) reply {
-	apiKeysMu.Lock()
-	defer apiKeysMu.Unlock()
-	for tok, k := range apiKeys[s] {
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
+	for tok, k := range s.apiKeys {
 		if k.homeyID == h.id && k.id == params[0] {
-			delete(apiKeys[s], tok)
+			delete(s.apiKeys, tok)
 			return jsonReply(http.StatusOK, map[string]any{})
 		}
 	}

@@ -120,6 +120,11 @@ type Server struct {
 	viaCounts map[string]int // "<homeyID> <via> <route>" -> requests
 	grants    map[string]int
 
+	keysMu    sync.Mutex         // guards apiKeys (not mu: key checks run inside handlers that hold mu)
+	apiKeys   map[string]*apiKey // API key -> what it may do (AddAPIKey, POST users/pat)
+	ownersMu  sync.Mutex
+	notOwners map[string]bool // Homey id -> the signed-in user is not its owner (SetOwner)
+
 	closed  bool
 	closing chan struct{} // closed by Close: releases hung requests
 	hung    sync.WaitGroup

@@ -128,6 +128,7 @@ type Store struct {
 	mu       sync.Mutex
 	settings parsed[legacy]
 	cache    parsed[Cache]
+	watched  stamp // config.json as SettingsChanged last saw it
 }
 
 // parsed is a file's content as last read, and how the file looked then.
@@ -286,13 +287,16 @@ func update[T any](ctx context.Context, path string, read func(string) (T, error
 	return write(path, out(v))
 }
 
-// write replaces the file at path with v as indented JSON, atomically.
+// write replaces the file at path with v as indented JSON, atomically. The caller holds the
+// file's lock.
 func write(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("save %s: %w", baseName(path), err)
 	}
-	if err := fsutil.WriteFileAtomic(path, append(b, '\n')); err != nil {
+	// Under the file's lock no other writer is in flight: every temp file beside it is from a
+	// writer that was killed, and goes.
+	if err := fsutil.WriteFileAtomicLocked(path, append(b, '\n')); err != nil {
 		return fmt.Errorf("save %s: %w", baseName(path), err)
 	}
 	return nil
@@ -474,4 +478,19 @@ func (w Way) String() string {
 		return "API key, " + w.Address
 	}
 	return "Athom sign-in"
+}
+
+// SettingsChanged reports whether config.json changed on disk since the last call (the first
+// call: since nothing, so true only if it exists): another process's `use`, `local add` or
+// `setup`. A long-running process asks it now and then.
+func (s *Store) SettingsChanged() bool {
+	st, err := stampOf(s.SettingsPath)
+	if err != nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	changed := !s.watched.same(st)
+	s.watched = st
+	return changed
 }

@@ -170,3 +170,11 @@ func ShortDuration(d time.Duration) string {
 	}
 	return fmt.Sprintf("%d h", int(d.Round(time.Hour)/time.Hour))
 }
+
+// Outage is the one notification of a network outage that outlasted the access token (which
+// expired at expiry): its title and body.
+func (f *Failure) Outage(expiry time.Time) (title, body string) {
+	return "Cannot renew the sign-in",
+		fmt.Sprintf("The access token expired at %s and could not be renewed (%s). Retrying in the background.",
+			expiry.Local().Format("15:04"), f.Text())
+}
