@@ -37,7 +37,7 @@ func emulatorSession(t *testing.T, srv *emulator.Server) (*Session, *memStore) {
 }
 
 // TestRefreshRefusedAnyWay: the official client never reads the refresh grant's error, so the
-// real answer to a dead refresh token is unknown (PROTOCOL §12). Any 400 or 401 means "sign in
+// real answer to a dead refresh token is unknown (docs/protocol.md#tolerance). Any 400 or 401 means "sign in
 // again" (ErrSignInGone), and the stored token is kept; invalid_client is the client refused
 // (ErrClientRefused, also ErrSignInGone); a 403 or 5xx is no verdict on the sign-in.
 func TestRefreshRefusedAnyWay(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 )
 
 // `local add NAME --create-key`: an API key made on a Homey of the account from the owner's
-// sign-in (PROTOCOL §12), so that the Homey works on its LAN with no Athom cloud afterwards.
+// sign-in (docs/protocol.md#create-key), so that the Homey works on its LAN with no Athom cloud afterwards.
 
 // webAppKeys is where a Homey's owner sees and deletes its API keys.
 const webAppKeys = "the Homey web app (my.homey.app → Settings → API keys)"

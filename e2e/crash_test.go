@@ -247,7 +247,7 @@ func TestKillAfterServerRotated(t *testing.T) {
 				return
 			}
 			// Strict rotation: the documented limit. The message says to sign in again, and the
-			// stored item is kept (SPEC §3: invalid_grant never deletes the stored secrets).
+			// stored item is kept (docs/decisions.md#sign-in-gone: invalid_grant never deletes the stored secrets).
 			if !strings.Contains(r.stderr, "no longer valid") || !strings.Contains(r.stderr, "homeytray login") {
 				t.Errorf("stderr %q does not say to sign in again", r.stderr)
 			}

@@ -13,7 +13,7 @@ import (
 	"github.com/homeytray/homeytray/homey/emulator"
 )
 
-// The tolerance suite (issue 10, PROTOCOL §12, SPEC §8a): wherever Athom's official client takes
+// The tolerance suite (docs/protocol.md#tolerance): wherever Athom's official client takes
 // a variant of an answer, the real binary takes it too, against the emulator producing that
 // variant. The emulator's strict defaults are what every other test runs against.
 

@@ -12,7 +12,7 @@ import (
 )
 
 // Bearer is a Homey session token with what is needed to reuse it. One session token works on
-// every route of its Homey (PROTOCOL §3.1); BaseURL and Strategy are the route last used.
+// every route of its Homey (docs/protocol.md#homey-login); BaseURL and Strategy are the route last used.
 type Bearer struct {
 	Token       string    `json:"token"`
 	HomeyID     string    `json:"homey_id"`
@@ -238,7 +238,7 @@ func supported(h Homey) error {
 var ErrUnsupportedHomey = errors.New("unsupported Homey")
 
 // UnsupportedError is a Homey with apiVersion 1 (firmware 1.5.13 and older), which signs in
-// without delegation tokens (PROTOCOL §12). It matches [ErrUnsupportedHomey].
+// without delegation tokens (docs/protocol.md#tolerance). It matches [ErrUnsupportedHomey].
 type UnsupportedError struct {
 	HomeyName  string
 	APIVersion int

@@ -18,7 +18,7 @@ import (
 	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
-// Discovery: Homeys announce themselves on the LAN with mDNS/DNS-SD as _homey._tcp (PROTOCOL §6.3),
+// Discovery: Homeys announce themselves on the LAN with mDNS/DNS-SD as _homey._tcp (docs/protocol.md#mdns),
 // with a TXT record that carries `model` (newer firmware) and `name`; an `id` is not confirmed.
 // The library is github.com/hashicorp/mdns (kept by the Consul and Nomad teams, two small
 // dependencies). It sends a query along the system's multicast route unless told an interface,
@@ -174,7 +174,7 @@ func multicastInterfaces() ([]net.Interface, error) {
 }
 
 // hostID is the cloud id in the host name the official library assumes, homey-<cloud id>.local
-// (PROTOCOL §6.3; a MAC-based name is also reported, which yields nothing). No regexp: nothing
+// (docs/protocol.md#mdns; a MAC-based name is also reported, which yields nothing). No regexp: nothing
 // may run at start-up.
 func hostID(host string) string {
 	h := strings.ToLower(strings.TrimSuffix(host, "."))

@@ -145,7 +145,7 @@ func checkFaultError(t *testing.T, c faultCall, kind emulator.FaultKind, err err
 			t.Errorf("truncated: %v, want ErrBadResponse (a ping: ErrWrongHomey)", err)
 		}
 	case emulator.FaultWrongType:
-		// The ping's success body is ignored, as the official client does (PROTOCOL §10.13).
+		// The ping's success body is ignored, as the official client does (docs/protocol.md#ping).
 		if ping && err != nil || !ping && (!bad || isAPI || !strings.Contains(err.Error(), "wrong JSON type")) {
 			t.Errorf("wrongtype: %v, want ErrBadResponse for a wrong JSON type (a ping: no error)", err)
 		}

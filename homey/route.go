@@ -12,7 +12,7 @@ import (
 	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
-// Discovery strategies, as the official client names them (PROTOCOL §3.1).
+// Discovery strategies, as the official client names them (docs/protocol.md#routes).
 const (
 	StrategyLocalSecure     = "localSecure"     // https://<a-b-c-d>.homey.homeylocal.com (localUrlSecure)
 	StrategyLocal           = "local"           // http://<LAN IP> (localUrl)
@@ -50,7 +50,7 @@ func (r Route) Kind() string {
 // String is "<strategy> <base URL>".
 func (r Route) String() string { return r.Strategy + " " + r.BaseURL }
 
-// pingTimeouts are the official client's per-strategy ping timeouts (PROTOCOL §7.3).
+// pingTimeouts are the official client's per-strategy ping timeouts (docs/protocol.md#the-official-race).
 var pingTimeouts = map[string]time.Duration{
 	StrategyLocalSecure:     1200 * time.Millisecond,
 	StrategyLocal:           1000 * time.Millisecond,
@@ -102,8 +102,8 @@ type pingResult struct {
 const RelayHeadStart = 250 * time.Millisecond
 
 // Race pings the candidates of h (GET /api/manager/system/ping?id=<id> with X-Homey-ID, each
-// with the official timeout) and picks a route the way the official client does (PROTOCOL
-// §7.4): localSecure decides first if the Homey has one (on failure the first other success
+// with the official timeout) and picks a route the way the official client does
+// (docs/protocol.md#the-official-race): localSecure decides first if the Homey has one (on failure the first other success
 // wins); else local, else remoteForwarded, each with the cloud relay as the fallback; else the
 // cloud relay alone. The addresses other than the relay are pinged at once; the relay after
 // [RelayHeadStart], or at once when the deciding address fails. Pings still running when a route

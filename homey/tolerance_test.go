@@ -11,8 +11,8 @@ import (
 	"github.com/homeytray/homeytray/homey/emulator"
 )
 
-// The variants the emulator can produce where Athom's official client is lenient (PROTOCOL
-// §12): homeytray takes each of them, and the strict defaults keep passing (the other tests).
+// The variants the emulator can produce where Athom's official client is lenient
+// (docs/protocol.md#tolerance): homeytray takes each of them, and the strict defaults keep passing (the other tests).
 
 // me is the user's Homeys as /user/me lists them now (after SetVariant).
 func (e *emu) me(t *testing.T) []Homey {

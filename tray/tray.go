@@ -83,8 +83,8 @@ func Run(ctx context.Context, o Options) error {
 		systray.Quit()
 	}()
 	// A click on the icon copies (SNI Activate on Linux, a left click on Windows). Set before
-	// Run: the item's ItemIsMenu is fixed when it is exported (TESTING.md §9). Not on macOS,
-	// where a click opens the menu (SPEC §5) and fyne would run the handler instead.
+	// Run: the item's ItemIsMenu is fixed when it is exported (docs/desktop-tests.md#setontapped-before-run). Not on macOS,
+	// where a click opens the menu (docs/decisions.md#tray-menu) and fyne would run the handler instead.
 	if runtime.GOOS != "darwin" {
 		systray.SetOnTapped(a.tapped)
 	}
@@ -138,7 +138,7 @@ func newApp(ctx context.Context, cancel context.CancelFunc, o Options) *app {
 }
 
 // onReady builds the menu and returns at once: fyne.io/systray answers GetLayout only after it
-// returned (TESTING.md §5.1). Everything that may block runs in goroutines.
+// returned (docs/desktop-tests.md#onready-must-return). Everything that may block runs in goroutines.
 func (a *app) onReady() {
 	systray.SetTitle(a.o.Title)
 	systray.SetTooltip(a.o.Title)
@@ -181,7 +181,7 @@ func (a *app) onExit() {
 }
 
 // onClick runs fn for every click on it. systray drops a click that arrives while nobody
-// receives (TESTING.md §9), so the receiving goroutine only hands the work off.
+// receives (docs/desktop-tests.md#clicks-are-dropped), so the receiving goroutine only hands the work off.
 func (a *app) onClick(it *systray.MenuItem, fn func()) {
 	go func() {
 		for {

@@ -7,10 +7,10 @@ import (
 )
 
 // API keys: what a Homey Pro (Early 2023 and later) calls the Personal Access Tokens created in
-// its web app under Settings → API Keys (PROTOCOL §6.1). A key is sent as "Authorization:
+// its web app under Settings → API Keys (docs/protocol.md#api-keys). A key is sent as "Authorization:
 // Bearer <key>" straight to the Homey's routes: no cloud, no delegation, no users/login, no
 // expiry. Its session (GET /api/manager/sessions/session/me) has type "PAT" and the key's
-// scopes; a route that needs a scope the key lacks answers 403 (PROTOCOL §3.5: "likely 403").
+// scopes; a route that needs a scope the key lacks answers 403 (docs/protocol.md#scopes: "likely 403").
 //
 // Keys live in memory only (not in Options.StateFile): they are for tests.
 

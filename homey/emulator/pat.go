@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// API keys made from a signed-in session (PROTOCOL §12): GET and POST /api/manager/users/pat,
+// API keys made from a signed-in session (docs/protocol.md#create-key): GET and POST /api/manager/users/pat,
 // DELETE /api/manager/users/pat/<id>. Only the owner's OAuth session (users/login) may manage
 // them: a key's own session answers 403 "Invalid Session Type", a Homey whose user is no longer
 // its owner (SetOwner) 403 "Must Be Owner". A key made here works like one from AddAPIKey,
@@ -58,7 +58,7 @@ func (s *Server) patRoutes(rt *router, h *homey) {
 func (s *Server) patGuard(next homeyHandler) homeyHandler {
 	return func(h *homey, sess *session, body []byte, params []string) reply {
 		if h.variant.Platform == "cloud" || h.variant.APIVersion == 1 || h.variant.APIVersion == 2 {
-			// Homey Cloud and Homey Pro 2019 have no API keys: no such route (PROTOCOL §3.8).
+			// Homey Cloud and Homey Pro 2019 have no API keys: no such route (docs/protocol.md#create-key).
 			return errorReply(http.StatusNotFound, "not_found", "no route /api/manager/users/pat")
 		}
 		if s.keyByIDLocked(sess.ID) != nil {

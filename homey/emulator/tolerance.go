@@ -7,7 +7,7 @@ import (
 )
 
 // The variants below are what the real service may do where Athom's official client is lenient
-// (PROTOCOL §12, SPEC §8a). Each is off by default: the emulator's defaults stay strict. None is
+// (docs/protocol.md#tolerance). Each is off by default: the emulator's defaults stay strict. None is
 // kept in Options.StateFile.
 
 // ViaForwarded names the listener of a Homey's remoteUrlForwarded (Variant.Forwarded) in
@@ -48,7 +48,7 @@ func ParseTokenBody(s string) (TokenBody, error) {
 	return 0, fmt.Errorf("token body %q: say json, text or quoted", s)
 }
 
-// The two 403 ping answers the official client tells apart (PROTOCOL §3.2).
+// The two 403 ping answers the official client tells apart (docs/protocol.md#ping).
 const (
 	PingInvalidSerial        = "Invalid Serial Number"
 	PingSubscriptionInactive = "Subscription Inactive"
@@ -231,7 +231,7 @@ func (h *homey) ping403(via string) (reply, bool) {
 }
 
 // IssueAppsOnlyToken returns a new access token that, like an Athom personal access token made
-// for the apps API (PROTOCOL §12), works for /user/me but is refused at POST /delegation/token
+// for the apps API (docs/protocol.md#cloud-pat), works for /user/me but is refused at POST /delegation/token
 // (403): it cannot sign in to any Homey. It expires like any access token.
 func (s *Server) IssueAppsOnlyToken() string {
 	s.mu.Lock()

@@ -13,7 +13,7 @@ import (
 )
 
 // Autostart is start-at-login: an XDG autostart entry on Linux, a LaunchAgent on macOS, the
-// per-user Run registry key on Windows (SPEC §6). The menu's checkbox and
+// per-user Run registry key on Windows (docs/decisions.md#start-at-login). The menu's checkbox and
 // `homeytray autostart on|off|status` use the same one.
 type Autostart interface {
 	Enabled() (bool, error)
