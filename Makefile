@@ -84,6 +84,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzResponse$$' -fuzztime $(FUZZTIME) ./homey
 	$(GO) test -run '^$$' -fuzz '^FuzzHomeyJSON$$' -fuzztime $(FUZZTIME) ./homey
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadConfig$$' -fuzztime $(FUZZTIME) ./cli
+	$(GO) test -run '^$$' -fuzz '^FuzzEvent$$' -fuzztime $(FUZZTIME) ./internal/desktop/wlclip
+	$(GO) test -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME) ./internal/desktop/wlclip
 
 # The real tray, signed in to the demo, with its menu and Devices submenu open in a real panel
 # (xfce4-panel under Xvfb, on the private session of .ci/desktop.sh): writes docs/tray.png.

@@ -101,8 +101,9 @@ func (d *Daemon) Stop() {
 }
 
 // Start starts cmd as a daemon of the test: in its own process group, with stdin from
-// /dev/null and its output in a log file of the test's temp folder. It is stopped at the end
-// of the test, and its log is printed if the test failed.
+// /dev/null (unless set) and its output in a log file of the test's temp folder (standard
+// output only if not set). It is stopped at the end of the test, and its log is printed if
+// the test failed.
 func Start(t testing.TB, name string, cmd *exec.Cmd) *Daemon {
 	t.Helper()
 	logPath := filepath.Join(t.TempDir(), name+".log")
@@ -111,7 +112,10 @@ func Start(t testing.TB, name string, cmd *exec.Cmd) *Daemon {
 		t.Fatal(err)
 	}
 	defer logFile.Close()
-	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if cmd.Stdout == nil {
+		cmd.Stdout = logFile
+	}
+	cmd.Stderr = logFile
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
