@@ -44,7 +44,7 @@ test-wine: deps
 cross: build-linux build-windows
 	GOOS=windows $(GO) vet ./...
 	GOOS=windows $(GO) vet -tags wine ./internal/winetest/
-	CGO_ENABLED=0 GOOS=darwin $(GO) vet ./auth/... ./homey/... ./assets/... ./internal/fsutil/
+	CGO_ENABLED=0 GOOS=darwin $(GO) vet ./auth/... ./homey/... ./assets/... ./internal/fsutil/ ./internal/desktop/macclip/
 
 deps:
 	bash .ci/deps.sh
