@@ -39,7 +39,9 @@ type Login struct {
 	// error is reported on Out and is not fatal.
 	Open func(url string) error
 	// Out receives the URL and hints; nil = discard. The URL holds the
-	// client ID, the redirect URI and the state: no secret.
+	// client ID, the redirect URI and the state: no secret. (With Setup it is
+	// the setup page's address with its one-time token, which, like the
+	// state, is good for this run only and only on this computer.)
 	Out io.Writer
 	// Paste, when non-nil (stdin is a terminal), is read for a line holding
 	// the code or the whole address the browser ended on. Its end is not a
@@ -137,7 +139,7 @@ func (l *Login) authURL(clientID, state string) string {
 
 func (l *Login) newSetup(ctx context.Context, cb redirect, hosts map[string]bool, state string) *setupHandler {
 	s := &setupHandler{path: setupPath, token: newState(), redirect: l.Config.RedirectURL,
-		projects: l.Setup.ProjectsURL, origins: setupOrigins(hosts), formAction: "'self'",
+		projects: l.Setup.ProjectsURL, origins: setupOrigins(hosts),
 		authURL: func(id string) string { return l.authURL(id, state) },
 		save:    l.Setup.Save, ctx: ctx}
 	if cb.path == setupPath {
@@ -145,10 +147,6 @@ func (l *Login) newSetup(ctx context.Context, cb redirect, hosts map[string]bool
 	}
 	if s.projects == "" {
 		s.projects = DefaultProjectsURL
-	}
-	// Browsers apply form-action to where the form's answer redirects too.
-	if o := originOf(l.Config.Endpoint.AuthURL); o != "" && !strings.ContainsAny(o, " ;,'\"") {
-		s.formAction += " " + o
 	}
 	return s
 }

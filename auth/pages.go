@@ -22,6 +22,11 @@ var pageHTML string
 //go:embed pages/setup.html
 var setupHTML string
 
+// onwardHTML leads from the setup to the authorization page, {{NEXT}}.
+//
+//go:embed pages/onward.html
+var onwardHTML string
+
 // page is what the browser sees after the redirect. Pages hold no secrets
 // and no text from the request.
 type page struct {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // DefaultProjectsURL is where a user registers a Web API client of their own
@@ -56,20 +57,24 @@ type Setup struct {
 // time; a POST must come from the page itself (Origin), so another site's
 // page cannot submit a client of its choosing even with a guessed or leaked
 // token; the secret travels only in a POST body and is never written into a
-// page, a URL or an error. Once a client is saved the token is spent.
+// page, a URL or an error. Once a client is saved the token is spent: no form
+// is taken any more, and the page's address leads on to the sign-in.
+//
+// A saved form is answered with a 303 back to the page's own address (so
+// that a reload does not post it again), which then sends the browser on to
+// the authorization page by a refresh, not by a redirect: browsers hold every
+// redirect that follows a form to the page's form-action, which is 'self',
+// and the authorization server may well redirect on to a login page on
+// another host.
 type setupHandler struct {
 	path     string
 	token    string
 	redirect string          // the redirect URI to register, shown on the page
 	projects string          // where to register it
 	origins  map[string]bool // the Origin values of the listener's own pages
-	// formAction is the CSP form-action list: this page and the
-	// authorization server, because browsers apply form-action to the
-	// redirect that follows the form too.
-	formAction string
-	authURL    func(clientID string) string
-	save       func(ctx context.Context, clientID, secret string) error
-	ctx        context.Context // Code's: bounds Save
+	authURL  func(clientID string) string
+	save     func(ctx context.Context, clientID, secret string) error
+	ctx      context.Context // Code's: bounds Save
 
 	mu     sync.Mutex // held during Save: one at a time
 	saved  *savedClient
@@ -93,7 +98,7 @@ var (
 	pageSetupMediaType = page{http.StatusUnsupportedMediaType, false, "This form could not be read",
 		"Nothing was saved. Enter the client on the page that the sign-in opened."}
 	pageSetupDone = page{http.StatusConflict, false, "This setup is already done",
-		"The client is saved. Continue the sign-in in the tab that it opened, or start the sign-in again."}
+		"The client is saved. Go on with the sign-in, or start the sign-in again."}
 )
 
 func (s *setupHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -132,13 +137,16 @@ func (s *setupHandler) get(w http.ResponseWriter, token string) {
 		return
 	}
 	s.mu.Lock()
-	done := s.saved != nil || s.closed
+	saved, closed := s.saved, s.closed
 	s.mu.Unlock()
-	if done {
+	switch {
+	case saved != nil:
+		s.onward(w, s.authURL(saved.id))
+	case closed:
 		pageSetupDone.write(w)
-		return
+	default:
+		s.form(w, http.StatusOK, "", "")
 	}
-	s.form(w, http.StatusOK, "", "")
 }
 
 func (s *setupHandler) post(w http.ResponseWriter, r *http.Request) {
@@ -189,8 +197,20 @@ func (s *setupHandler) post(w http.ResponseWriter, r *http.Request) {
 	}
 	s.saved = &savedClient{id: f.clientID, secret: f.secret}
 	setSafeHeaders(w.Header())
-	w.Header().Set("Location", s.authURL(f.clientID))
+	w.Header().Set("Location", s.path+"?"+url.Values{"token": {s.token}}.Encode())
 	w.WriteHeader(http.StatusSeeOther)
+}
+
+// onward writes the page that sends the browser on to the authorization
+// page, at once (a refresh) or with a click.
+func (s *setupHandler) onward(w http.ResponseWriter, next string) {
+	nonce := newNonce()
+	h := w.Header()
+	setSafeHeaders(h)
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+nonce+"'; "+
+		"frame-ancestors 'none'; form-action 'none'; base-uri 'none'")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, strings.NewReplacer("{{NONCE}}", nonce, "{{NEXT}}", html.EscapeString(next)).Replace(onwardHTML))
 }
 
 // finish stops the handler and returns the client that was saved, if any.
@@ -212,14 +232,14 @@ func (s *setupHandler) form(w http.ResponseWriter, status int, clientID, problem
 	// "null"); same-origin still sends no Referer to any other site.
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; style-src 'nonce-"+nonce+
-		"'; form-action "+s.formAction+"; frame-ancestors 'none'; base-uri 'none'")
+		"'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	w.WriteHeader(status)
 	problemHTML := ""
 	if problem != "" {
 		problemHTML = `<p class="bad" id="problem" role="alert">` + html.EscapeString(problem) + `</p>`
 	}
 	if len(clientID) > maxRefill {
-		clientID = clientID[:maxRefill]
+		clientID = strings.ToValidUTF8(clientID[:maxRefill], "")
 	}
 	_, _ = io.WriteString(w, strings.NewReplacer(
 		"{{NONCE}}", nonce,
@@ -280,16 +300,16 @@ func clientIDProblem(id string) string {
 	if id == "" {
 		return "Enter the client ID."
 	}
-	hex := len(id) == 24
-	for i := 0; hex && i < len(id); i++ {
-		c := id[i]
-		hex = '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+	const rule = "A client ID is 24 hexadecimal characters (0–9 and a–f), like 0123456789abcdef01234567: "
+	if n := utf8.RuneCountInString(id); n != 24 {
+		return rule + "this one has " + strconv.Itoa(n) + ". Copy it again from the developer tools."
 	}
-	if hex {
-		return ""
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return rule + "this one holds other characters. Copy it again from the developer tools."
+		}
 	}
-	return "A client ID is 24 hexadecimal characters (0–9 and a–f), like 0123456789abcdef01234567; " +
-		"this one is " + strconv.Itoa(len([]rune(id))) + " characters long or holds others. Copy it again from the developer tools."
+	return ""
 }
 
 // secretProblem checks a client secret for what no secret holds. It never
@@ -336,13 +356,4 @@ func setupOrigins(hosts map[string]bool) map[string]bool {
 		origins["http://"+h] = true
 	}
 	return origins
-}
-
-// originOf returns the scheme://host[:port] of a URL, "" when it has none.
-func originOf(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return ""
-	}
-	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host)
 }

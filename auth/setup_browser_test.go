@@ -15,30 +15,42 @@ import (
 	"github.com/homeytray/homeytray/internal/cdp"
 )
 
-// authVisits is an authorization server that records what reaches its authorization page and
-// sends the browser back with a code, as the real one does after the user signs in.
+// authVisits is an authorization server that records what reaches it. Like the real one may,
+// its authorization page redirects to a login page on another host, which sends the browser
+// back to the redirect URI with a code once the user has signed in.
 type authVisits struct {
 	*httptest.Server
+	login  *httptest.Server
 	mu     sync.Mutex
-	visits []*http.Request
+	visits []*http.Request // to either
 }
 
 func newAuthVisits(t *testing.T, code string) *authVisits {
 	a := &authVisits{}
+	a.login = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.record(r)
+		q := r.URL.Query()
+		back := url.Values{"code": {code}, "state": {q.Get("state")}}
+		http.Redirect(w, r, q.Get("redirect_uri")+"?"+back.Encode(), http.StatusFound)
+	}))
+	t.Cleanup(a.login.Close)
 	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.mu.Lock()
-		a.visits = append(a.visits, r.Clone(r.Context()))
-		a.mu.Unlock()
+		a.record(r)
 		q := r.URL.Query()
 		if r.URL.Path != "/authorise" || q.Get("client_id") != testClientID {
 			http.Error(w, "unknown client", http.StatusBadRequest)
 			return
 		}
-		back := url.Values{"code": {code}, "state": {q.Get("state")}}
-		http.Redirect(w, r, q.Get("redirect_uri")+"?"+back.Encode(), http.StatusFound)
+		http.Redirect(w, r, a.login.URL+"/login?"+r.URL.RawQuery, http.StatusFound)
 	}))
 	t.Cleanup(a.Close)
 	return a
+}
+
+func (a *authVisits) record(r *http.Request) {
+	a.mu.Lock()
+	a.visits = append(a.visits, r.Clone(r.Context()))
+	a.mu.Unlock()
 }
 
 func (a *authVisits) all() []*http.Request {
@@ -69,7 +81,9 @@ func fillSetup(t *testing.T, p *cdp.Page, id, secret string) {
 
 // A new user in a real browser: the setup page opens, a mistyped client ID is refused on the
 // page (the secret not sent back), the right one goes through, and the browser goes on to the
-// authorization page with the new client and back to the callback, which completes Code.
+// authorization page with the new client, through a login page on yet another host (which a
+// form-action 'self' would block, were it reached by redirects from the form), and back to the
+// callback, which completes Code.
 func TestSetupInChromium(t *testing.T) {
 	checkLeaks(t)
 	cdp.ChromiumPath(t)
@@ -125,11 +139,13 @@ func TestSetupInChromium(t *testing.T) {
 		t.Errorf("Save got %d calls; Config's client %q", sl.count(), r.l.Config.ClientID)
 	}
 	visits := as.all()
-	if len(visits) != 1 || visits[0].URL.Query().Get("client_id") != testClientID {
-		t.Fatalf("the authorization page saw %d visits, want one with the new client", len(visits))
+	if len(visits) != 2 || visits[0].URL.Path != "/authorise" || visits[0].URL.Query().Get("client_id") != testClientID {
+		t.Fatalf("the authorization server saw %d visits, want the authorization page with the new client, then the login page", len(visits))
 	}
-	if ref := visits[0].Header.Get("Referer"); ref != "" {
-		t.Errorf("the authorization page got Referer %q", ref)
+	for _, v := range visits {
+		if ref := v.Header.Get("Referer"); ref != "" {
+			t.Errorf("%s got Referer %q", v.URL.Path, ref)
+		}
 	}
 
 	t.Logf("the listener saw:\n%s", lg)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -151,14 +152,37 @@ func (r *loginRun) setupToken(t *testing.T) (string, string) {
 	return u, p.Query().Get("token")
 }
 
-// follow takes the browser from a 303 of the setup page through the authorization server back
-// to the callback, and returns the last answer.
-func follow(t *testing.T, x exchange) exchange {
+// onward takes the browser from the 303 that answers a saved form to the page it leads to,
+// which sends it on to the authorization page (a refresh, and a link for a click): it returns
+// that page and where it leads.
+func onward(t *testing.T, r *loginRun, x exchange) (exchange, *url.URL) {
 	t.Helper()
-	if x.status != http.StatusSeeOther {
-		t.Fatalf("want a 303 to follow, got %d %.300s", x.status, x.body)
+	loc := x.header.Get("Location")
+	if x.status != http.StatusSeeOther || !strings.HasPrefix(loc, "/setup") {
+		t.Fatalf("want a 303 to the setup page's address, got %d %q %.300s", x.status, loc, x.body)
 	}
-	resp, err := browser.Get(x.header.Get("Location"))
+	page := r.send(t, setupRequest{method: http.MethodGet, target: loc})
+	m := regexp.MustCompile(`<meta http-equiv="refresh" content="0; url=([^"]+)">`).FindStringSubmatch(page.body)
+	if page.status != http.StatusOK || m == nil {
+		t.Fatalf("the page after the 303: %d %.500s", page.status, page.body)
+	}
+	next := html.UnescapeString(m[1])
+	if !strings.Contains(page.body, `<a href="`+m[1]+`"`) {
+		t.Errorf("the page after the 303 has no link to %s", next)
+	}
+	u, err := url.Parse(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page, u
+}
+
+// follow takes the browser from the 303 that answers a saved form through the authorization
+// server back to the callback, and returns the last answer.
+func follow(t *testing.T, r *loginRun, x exchange) exchange {
+	t.Helper()
+	_, next := onward(t, r, x)
+	resp, err := browser.Get(next.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,8 +192,8 @@ func follow(t *testing.T, x exchange) exchange {
 }
 
 // One browser visit takes a new user from nothing to a code: the setup page, the form, a 303
-// straight to the authorization page with the new client id and the sign-in's state, the
-// callback, "Signed in".
+// to a page that goes straight on to the authorization page with the new client id and the
+// sign-in's state, the callback, "Signed in".
 func TestSetupGoodFlow(t *testing.T) {
 	checkLeaks(t)
 	// Paste is not read in setup mode: were it, this code would win long before the callback.
@@ -203,18 +227,20 @@ func TestSetupGoodFlow(t *testing.T) {
 	if x.status != http.StatusSeeOther {
 		t.Fatalf("POST: %d %s", x.status, x.body)
 	}
-	next, err := url.Parse(x.header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := next.Query()
-	if q.Get("client_id") != testClientID || q.Get("redirect_uri") != r.redirect || q.Get("response_type") != "code" || len(q.Get("state")) < 22 {
-		t.Errorf("the 303 goes to %s; want the authorization page with the new client id", next)
-	}
 	if x.header.Get("Referrer-Policy") != "no-referrer" || x.header.Get("Cache-Control") != "no-store" {
 		t.Errorf("the 303 has Referrer-Policy %q, Cache-Control %q", x.header.Get("Referrer-Policy"), x.header.Get("Cache-Control"))
 	}
-	// The browser follows it: the authorization server sends it back with the code.
+	on, next := onward(t, r, x)
+	answers = append(answers, on)
+	q := next.Query()
+	if q.Get("client_id") != testClientID || q.Get("redirect_uri") != r.redirect || q.Get("response_type") != "code" || len(q.Get("state")) < 22 {
+		t.Errorf("the page leads on to %s; want the authorization page with the new client id", next)
+	}
+	if csp := on.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "script-src") ||
+		on.header.Get("Referrer-Policy") != "no-referrer" {
+		t.Errorf("the page leading on: CSP %q, Referrer-Policy %q", csp, on.header.Get("Referrer-Policy"))
+	}
+	// The browser goes on: the authorization server sends it back with the code.
 	resp, err = browser.Get(next.String())
 	if err != nil {
 		t.Fatal(err)
@@ -245,7 +271,7 @@ func TestSetupGoodFlow(t *testing.T) {
 }
 
 // The setup page's headers: nothing from elsewhere, inline style and script by nonce only, no
-// framing, forms only to itself and the authorization server, nothing cached, no sniffing.
+// framing, forms only to itself, nothing cached, no sniffing.
 func TestSetupPageHeaders(t *testing.T) {
 	checkLeaks(t)
 	r, _ := startSetup(t, "127.0.0.1", grant("c"), nil)
@@ -260,9 +286,8 @@ func TestSetupPageHeaders(t *testing.T) {
 		t.Fatalf("CSP %q: want a script nonce", csp)
 	}
 	nonce := m[1]
-	authOrigin := originOf(r.l.Config.Endpoint.AuthURL)
 	for _, want := range []string{"default-src 'none'", "style-src 'nonce-" + nonce + "'", "frame-ancestors 'none'",
-		"form-action 'self' " + authOrigin, "base-uri 'none'"} {
+		"form-action 'self';", "base-uri 'none'"} {
 		if !strings.Contains(csp, want) {
 			t.Errorf("CSP %q lacks %q", csp, want)
 		}
@@ -304,7 +329,7 @@ func TestSetupPageHeaders(t *testing.T) {
 		e.header.Get("Referrer-Policy") != "no-referrer" {
 		t.Errorf("error page: CSP %q, Referrer-Policy %q", csp, e.header.Get("Referrer-Policy"))
 	}
-	follow(t, r.send(t, setupRequest{body: form(token, testClientID, setupSecret)}))
+	follow(t, r, r.send(t, setupRequest{body: form(token, testClientID, setupSecret)}))
 	if _, err := r.result(t); err != nil {
 		t.Fatal(err)
 	}
@@ -406,16 +431,22 @@ func TestSetupRefusals(t *testing.T) {
 	if x.status != http.StatusSeeOther {
 		t.Fatalf("the good form: %d %s", x.status, x.body)
 	}
-	for _, again := range []setupRequest{{body: good}, {body: form(token, "ffffffffffffffffffffffff", "other-secret")},
-		{method: "GET", target: "/setup?token=" + token}} {
+	for _, again := range []setupRequest{{body: good}, {body: form(token, "ffffffffffffffffffffffff", "other-secret")}} {
 		if x := r.send(t, again); x.status != http.StatusConflict || !strings.Contains(x.body, "already done") {
-			t.Errorf("after the setup, %s %s: %d; want 409, the token spent", again.method, again.target, x.status)
+			t.Errorf("after the setup, another form: %d; want 409, the token spent", x.status)
 		}
+	}
+	// The page's address now leads on to the sign-in; without the token, still nothing.
+	if x := r.send(t, setupRequest{method: "GET", target: "/setup?token=" + token}); x.status != http.StatusOK || !strings.Contains(x.body, "on to the sign-in") {
+		t.Errorf("after the setup, GET: %d %.200s", x.status, x.body)
+	}
+	if x := r.send(t, setupRequest{method: "GET", target: "/setup?token=wrong"}); x.status != http.StatusForbidden || strings.Contains(x.body, "client_id") {
+		t.Errorf("after the setup, GET with a wrong token: %d %.200s", x.status, x.body)
 	}
 	if sl.count() != 1 {
 		t.Errorf("Save called %d times, want 1", sl.count())
 	}
-	follow(t, x)
+	follow(t, r, x)
 	if code, err := r.result(t); err != nil || code != "good-code" {
 		t.Errorf("Code = %q, %v", code, err)
 	}
@@ -480,7 +511,7 @@ func TestSetupConcurrentForms(t *testing.T) {
 	if count[http.StatusSeeOther] != 1 || count[http.StatusConflict] != n-1 || sl.count() != 1 {
 		t.Fatalf("statuses %v, %d Saves; want one 303, the rest 409, one Save", count, sl.count())
 	}
-	follow(t, won)
+	follow(t, r, won)
 	if _, err := r.result(t); err != nil {
 		t.Fatal(err)
 	}
@@ -543,7 +574,7 @@ func TestSetupBesideRedirectPathSetup(t *testing.T) {
 		t.Errorf("POST to the redirect path: %d, want the callback's 405", x.status)
 	}
 	x := r.send(t, setupRequest{target: "/setup-client", body: form(token, testClientID, setupSecret)})
-	if !strings.Contains(follow(t, x).body, "Signed in") {
+	if !strings.Contains(follow(t, r, x).body, "Signed in") {
 		t.Error("the callback on /setup did not sign in")
 	}
 	if code, err := r.result(t); err != nil || code != "good-code" || sl.count() != 1 {
@@ -556,5 +587,34 @@ func TestSetupNeedsSave(t *testing.T) {
 	l := &Login{Config: &oauth2.Config{RedirectURL: "http://localhost:1/callback"}, Setup: &Setup{}}
 	if _, err := l.Code(context.Background()); err == nil || !strings.Contains(err.Error(), "Save") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// The reasons the page gives for a client ID or secret it refuses.
+func TestSetupProblems(t *testing.T) {
+	for _, tc := range []struct{ id, secret, want string }{
+		{testClientID, setupSecret, ""},
+		{strings.ToUpper(testClientID), "x", ""},
+		{"", setupSecret, "Enter the client ID."},
+		{testClientID[:23], setupSecret, "this one has 23."},
+		{testClientID + "é", setupSecret, "this one has 25."},
+		{"0123456789abcdef0123456é", setupSecret, "this one holds other characters."},
+		{"0123456789abcdef0123456g", setupSecret, "this one holds other characters."},
+		{testClientID, "", "Enter the client secret."},
+		{testClientID, strings.Repeat("s", 512), ""},
+		{testClientID, strings.Repeat("s", 513), "too long (over 512 bytes)"},
+		{testClientID, "a\u00a0b", "holds a space"},
+		{testClientID, "a\x7fb", "holds a space"},
+	} {
+		got := clientIDProblem(tc.id)
+		if got == "" {
+			got = secretProblem(tc.secret)
+		}
+		if tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+			t.Errorf("%q, %.20q: %q, want %q", tc.id, tc.secret, got, tc.want)
+		}
+		if tc.secret != "" && strings.Contains(got, tc.secret) {
+			t.Errorf("the reason quotes the secret %q", tc.secret)
+		}
 	}
 }
