@@ -85,6 +85,15 @@ type setupRequest struct {
 // req says otherwise.
 func (r *loginRun) send(t *testing.T, req setupRequest) exchange {
 	t.Helper()
+	x, err := r.try(req)
+	if err != nil {
+		t.Fatalf("%s %.60s: %v", req.method, req.target, err)
+	}
+	return x
+}
+
+// try is send for other goroutines than the test's: it returns the error.
+func (r *loginRun) try(req setupRequest) (exchange, error) {
 	if req.method == "" {
 		req.method = http.MethodPost
 	}
@@ -93,7 +102,7 @@ func (r *loginRun) send(t *testing.T, req setupRequest) exchange {
 	}
 	hr, err := http.NewRequest(req.method, "http://127.0.0.1:"+strconv.Itoa(r.port)+req.target, strings.NewReader(req.body))
 	if err != nil {
-		t.Fatal(err)
+		return exchange{}, err
 	}
 	hr.Host = req.host
 	if req.host == "" {
@@ -113,11 +122,11 @@ func (r *loginRun) send(t *testing.T, req setupRequest) exchange {
 	}
 	resp, err := noRedirects.Do(hr)
 	if err != nil {
-		t.Fatalf("%s %.60s: %v", req.method, req.target, err)
+		return exchange{}, err
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return exchange{resp.StatusCode, resp.Header, string(body)}
+	body, err := io.ReadAll(resp.Body)
+	return exchange{resp.StatusCode, resp.Header, string(body)}, err
 }
 
 // checkNoSecret fails if an answer holds a secret.
@@ -495,7 +504,11 @@ func TestSetupConcurrentForms(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			answers <- r.send(t, setupRequest{body: form(token, testClientID, setupSecret+strconv.Itoa(i))})
+			x, err := r.try(setupRequest{body: form(token, testClientID, setupSecret+strconv.Itoa(i))})
+			if err != nil {
+				t.Errorf("form %d: %v", i, err)
+			}
+			answers <- x
 		})
 	}
 	wg.Wait()
@@ -536,20 +549,16 @@ func TestSetupSavedThenCancelled(t *testing.T) {
 		l.Setup = &Setup{Save: sl.save}
 	})
 	_, token := r.setupToken(t)
-	posted := make(chan exchange, 1)
+	posted := make(chan error, 1)
 	go func() {
-		hr, _ := http.NewRequest("POST", "http://127.0.0.1:"+strconv.Itoa(r.port)+"/setup", strings.NewReader(form(token, testClientID, setupSecret)))
-		hr.Header.Set("Origin", "http://127.0.0.1:"+strconv.Itoa(r.port))
-		hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		resp, err := noRedirects.Do(hr)
-		if err != nil {
-			posted <- exchange{}
-			return
-		}
-		resp.Body.Close()
-		posted <- exchange{status: resp.StatusCode}
+		_, err := r.try(setupRequest{body: form(token, testClientID, setupSecret)})
+		posted <- err
 	}()
-	<-started
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Save was never called")
+	}
 	cancel()
 	if _, err := r.result(t); !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)

@@ -215,7 +215,6 @@ func (b *Browser) Call(ctx context.Context, session, method string, params, resu
 type Page struct {
 	b       *Browser
 	session string
-	target  string
 }
 
 // NewPage opens a new tab on url.
@@ -235,7 +234,7 @@ func (b *Browser) NewPage(t testing.TB, url string) *Page {
 	if err := b.Call(ctx, "", "Target.attachToTarget", map[string]any{"targetId": created.TargetID, "flatten": true}, &attached); err != nil {
 		t.Fatal(err)
 	}
-	p := &Page{b: b, session: attached.SessionID, target: created.TargetID}
+	p := &Page{b: b, session: attached.SessionID}
 	if url != "" && url != "about:blank" {
 		p.Navigate(t, url)
 	}
