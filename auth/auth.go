@@ -5,7 +5,10 @@
 //
 //   - Login runs the loopback sign-in of RFC 8252: it listens on the
 //     registered loopback redirect URI, lets the user sign in in a browser and
-//     returns the authorization code.
+//     returns the authorization code. On a first run (Login.Setup) it first
+//     serves a page there where the user enters a newly registered client;
+//     that page is the one part that knows Athom: where clients are
+//     registered and what their ids look like.
 //   - Session is an oauth2.TokenSource that stores every token it gets,
 //     refreshes ahead of expiry and on demand (Reject), and makes sure that only
 //     one refresh happens at a time, in this process (a mutex) and across

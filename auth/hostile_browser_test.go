@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/homeytray/homeytray/internal/cdp"
 )
 
 // These tests put a hostile web page in a real headless Chromium next to a
@@ -31,15 +33,7 @@ import (
 // supposed to be there (CI, .ci/desktop.sh) and skips loudly elsewhere.
 func chromiumPath(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("chromium")
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" || os.Getenv("HOMEYTRAY_TEST_DESKTOP") != "" {
-		t.Fatalf("chromium is not on PATH (%v): install it with .ci/deps.sh", err)
-	}
-	t.Skipf("SKIPPED: chromium is not on PATH (%v); run the tests with `make test` to run this test", err)
-	return ""
+	return cdp.ChromiumPath(t)
 }
 
 // startChromium runs headless Chromium on url with a profile of its own, in a
