@@ -10,8 +10,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-
-	"github.com/golang-jwt/jwt/v5"
 )
 
 // cloudRoutes is the api.athom.com stand-in.
@@ -89,11 +87,8 @@ func (s *Server) delegationToken(r *http.Request, _ []string) reply {
 		return errorReply(http.StatusBadRequest, "invalid_request", "audience is missing or invalid")
 	}
 	now := s.clock()
-	claims := jwt.MapClaims{
-		"aud": aud, "sub": fixtureUser.id, "iss": s.cloud.url,
-		"iat": now.Unix(), "exp": now.Add(delegationTTL).Unix(), "jti": uuid4(),
-	}
-	signed, err := jwt.NewWithClaims(jwt.SigningMethodRS512, claims).SignedString(s.key)
+	signed, err := signJWT(s.key, jwtClaims{Aud: aud, Sub: fixtureUser.id, Iss: s.cloud.url,
+		Iat: now.Unix(), Exp: now.Add(delegationTTL).Unix(), Jti: uuid4()})
 	if err != nil {
 		return errorReply(http.StatusInternalServerError, "server_error", "sign delegation token")
 	}
@@ -120,19 +115,9 @@ func (s *Server) delegationKey(*http.Request, []string) reply {
 // verifyDelegation checks a delegation JWT for a Homey: RS512 signed with the
 // cloud key, aud "homey", not expired, subject = the user. It returns the subject.
 func (s *Server) verifyDelegationLocked(token string) (string, error) {
-	p := jwt.NewParser(
-		jwt.WithValidMethods([]string{jwt.SigningMethodRS512.Alg()}),
-		jwt.WithAudience("homey"),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithTimeFunc(s.clock), // called with s.mu held, as clock needs
-	)
-	var claims jwt.RegisteredClaims
-	_, err := p.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) {
-		return &s.key.PublicKey, nil
-	})
+	claims, err := verifyJWT(token, &s.key.PublicKey, "homey", s.clock()) // s.mu is held, as clock needs
 	if err != nil {
 		return "", err
 	}
-	return claims.Subject, nil
+	return claims.Sub, nil
 }

@@ -112,8 +112,9 @@ func (e *Error) Error() string {
 // Unwrap returns the parse error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Snapshot is the settings and the cache as they were when read: for reading only (a change
-// goes through the Store's Update methods).
+// Snapshot is the settings and the cache as they were when read. It is for reading only: its
+// slices and maps are shared with other snapshots of the same files (a change goes through the
+// Store's Update methods).
 type Snapshot struct {
 	Settings
 	Cache
@@ -182,7 +183,9 @@ func (s *Store) Load() (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Snapshot{Settings: clone(set.Settings), Cache: clone(c)}, nil
+	// No deep copy: a parsed value is never changed (a transaction parses the file anew), so
+	// snapshots share its slices and maps, read-only.
+	return &Snapshot{Settings: set.Settings, Cache: c}, nil
 }
 
 func (s *Store) loadSettings() (legacy, error) {
@@ -375,16 +378,6 @@ func shortJSONError(err error) error {
 	return err
 }
 
-// clone deep-copies v by a JSON round trip (the files' own encoding), so that a Snapshot shares
-// no slice, map or pointer with the Store's memory.
-func clone[T any](v T) T {
-	var out T
-	b, err := json.Marshal(v)
-	if err == nil && json.Unmarshal(b, &out) == nil {
-		return out
-	}
-	return v
-}
 
 // Homey finds a Homey by id, or by name (case-insensitive) when no id matches, among the
 // account's Homeys and the API-key Homeys (see AllHomeys).
