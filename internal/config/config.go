@@ -378,7 +378,6 @@ func shortJSONError(err error) error {
 	return err
 }
 
-
 // Homey finds a Homey by id, or by name (case-insensitive) when no id matches, among the
 // account's Homeys and the API-key Homeys (see AllHomeys).
 func (s *Snapshot) Homey(nameOrID string) (homey.Homey, error) {
