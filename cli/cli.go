@@ -61,7 +61,7 @@ func (f *Factory) run(ctx context.Context, args []string) int { return f.exit(f.
 
 // execute builds the command tree over f and runs args through it.
 func (f *Factory) execute(ctx context.Context, args []string) error {
-	root := newRootCmd(f)
+	root := newRootCmd(f, onlyCommand(args))
 	root.SetArgs(args)
 	return root.ExecuteContext(ctx)
 }
@@ -69,7 +69,7 @@ func (f *Factory) execute(ctx context.Context, args []string) error {
 // NewCommand is the command tree as the man pages and shell completions describe it.
 func NewCommand(v Version) *cobra.Command {
 	f := newFactory(Streams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard}, v, os.Getenv, profile{})
-	root := newRootCmd(f)
+	root := newRootCmd(f, "")
 	root.InitDefaultCompletionCmd() // cobra adds it only when it runs; the docs need it now
 	return root
 }
@@ -77,7 +77,7 @@ func NewCommand(v Version) *cobra.Command {
 // newRootCmd is the whole command line: one cobra command per subcommand, built over one app.
 // Usage and help come from the flags themselves; errors are returned to Main, which alone turns
 // them into words and an exit code.
-func newRootCmd(f *Factory) *cobra.Command {
+func newRootCmd(f *Factory, only string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "homeytray",
 		Short: "A fresh Homey API bearer token, one command away",
@@ -131,34 +131,55 @@ on the command line and to scripts. With no command it runs the tray.`,
 		&cobra.Group{ID: "app", Title: "The tray and the demo:"},
 	)
 	for _, c := range []struct {
-		group string
-		cmd   *cobra.Command
+		group, name string
+		build       func() *cobra.Command
 	}{
-		{"signin", newCmdSetup(f, nil)},
-		{"signin", newCmdLogin(f, nil)},
-		{"signin", newCmdLogout(f, nil)},
-		{"signin", newCmdStatus(f, nil)},
-		{"use", newCmdHomeys(f, nil)},
-		{"use", newCmdUse(f, nil)},
-		{"use", newCmdToken(f, nil)},
-		{"use", newCmdDevices(f, nil)},
-		{"use", newCmdLocal(f)},
-		{"use", newCmdAPI(f, nil)},
-		{"use", newCmdRun(f, nil)},
-		{"use", newCmdDiscover(f, nil)},
-		{"app", newCmdTray(f)},
-		{"app", newCmdServe(f)},
-		{"app", newCmdAutostart(f, nil)},
-		{"app", newCmdDemo(f)},
+		{"signin", "setup", func() *cobra.Command { return newCmdSetup(f, nil) }},
+		{"signin", "login", func() *cobra.Command { return newCmdLogin(f, nil) }},
+		{"signin", "logout", func() *cobra.Command { return newCmdLogout(f, nil) }},
+		{"signin", "status", func() *cobra.Command { return newCmdStatus(f, nil) }},
+		{"use", "homeys", func() *cobra.Command { return newCmdHomeys(f, nil) }},
+		{"use", "use", func() *cobra.Command { return newCmdUse(f, nil) }},
+		{"use", "token", func() *cobra.Command { return newCmdToken(f, nil) }},
+		{"use", "devices", func() *cobra.Command { return newCmdDevices(f, nil) }},
+		{"use", "local", func() *cobra.Command { return newCmdLocal(f) }},
+		{"use", "api", func() *cobra.Command { return newCmdAPI(f, nil) }},
+		{"use", "run", func() *cobra.Command { return newCmdRun(f, nil) }},
+		{"use", "discover", func() *cobra.Command { return newCmdDiscover(f, nil) }},
+		{"app", "tray", func() *cobra.Command { return newCmdTray(f) }},
+		{"app", "serve", func() *cobra.Command { return newCmdServe(f) }},
+		{"app", "autostart", func() *cobra.Command { return newCmdAutostart(f, nil) }},
+		{"app", "demo", func() *cobra.Command { return newCmdDemo(f) }},
 	} {
-		c.cmd.GroupID = c.group
-		root.AddCommand(c.cmd)
+		// A run of one command builds only that one (start-up is most of what a warm `token`
+		// costs); help, completion and the docs get the whole tree.
+		if only != "" && c.name != only {
+			continue
+		}
+		cmd := c.build()
+		cmd.GroupID = c.group
+		root.AddCommand(cmd)
 	}
 	root.SetUsageTemplate(root.UsageTemplate() + `
 Environment: HOMEYTRAY_CLIENT_ID, HOMEYTRAY_CLIENT_SECRET, HOMEYTRAY_REDIRECT_URI, ATHOM_CLOUD_API_BASEURL, BROWSER.
 Exit codes: 0 ok, 1 error, 2 usage, 4 not signed in (run 'homeytray login').
 `)
 	return root
+}
+
+// onlyCommand is the one top-level command args run, when the rest of the tree is not needed
+// for it: a plain command name first (flags of the root come after it or not at all). Anything
+// else — help, completion, a flag first, an unknown word — gets the whole tree.
+func onlyCommand(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	switch args[0] {
+	case "setup", "login", "logout", "status", "homeys", "use", "token", "devices", "local",
+		"api", "run", "discover", "tray", "serve", "autostart":
+		return args[0]
+	}
+	return "" // "demo" builds a second tree of its own, which needs this one's commands
 }
 
 // noArgs refuses any positional argument with a usage error (exit 2).

@@ -257,7 +257,7 @@ func TestHelpVersionAndCompletion(t *testing.T) {
 
 // Help is generated from the flags: each needs its own usage text.
 func TestEveryFlagHasHelp(t *testing.T) {
-	root := newRootCmd(quietFactory(strings.NewReader("")))
+	root := newRootCmd(quietFactory(strings.NewReader("")), "")
 	var names []string
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
