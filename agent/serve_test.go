@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/homeytray/homeytray/homey"
 	"github.com/homeytray/homeytray/internal/failure"
 	"github.com/homeytray/homeytray/internal/ipc"
+	"github.com/homeytray/homeytray/internal/testutil"
 )
 
 // syncCore makes fakeCore safe for the refresher and the socket calling it at once.
@@ -60,11 +60,11 @@ func (c *syncCore) bearerCalls() int { defer c.lock()(); return len(c.f.bearerOf
 // cancelling ctx ends it with nil and frees the socket.
 func TestServe(t *testing.T) {
 	core := &syncCore{f: newFakeCore()}
-	sock := testSocket(t) // a named pipe on Windows
-	var log logLines
+	sock := testutil.SocketPath(t) // a named pipe on Windows
+	var log testutil.Lines
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, core, sock, log.logf) }()
+	go func() { done <- Serve(ctx, core, sock, log.Logf) }()
 
 	waitFor(t, func() bool { return core.bearerCalls() > 0 }, "the background refresh to fetch the bearer")
 	ping, err := ipc.Ask(t.Context(), sock, ipc.Request{Op: ipc.OpPing})
@@ -78,7 +78,7 @@ func TestServe(t *testing.T) {
 	if err := Serve(t.Context(), core, sock, nil); !errors.Is(err, ipc.ErrAlreadyRunning) {
 		t.Fatalf("second Serve = %v, want ErrAlreadyRunning", err)
 	}
-	waitFor(t, func() bool { return len(log.all()) >= 3 }, "three log lines")
+	waitFor(t, func() bool { return len(log.All()) >= 3 }, "three log lines")
 
 	cancel()
 	select {
@@ -89,7 +89,7 @@ func TestServe(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Serve did not return after cancel")
 	}
-	lines := log.all()
+	lines := log.All()
 	for _, want := range []string{"serving scripts on " + sock, "signed in as Ada", "selected Homey: Home (h-home)"} {
 		if !slices.Contains(lines, want) {
 			t.Errorf("log %q lacks %q", lines, want)
@@ -109,8 +109,8 @@ func TestServe(t *testing.T) {
 // points to the tray menu, is not repeated.
 func TestServeLog(t *testing.T) {
 	s := &logSink{}
-	var log logLines
-	s.logf = log.logf
+	var log testutil.Lines
+	s.logf = log.Logf
 	s.SignedOut()
 	s.SignedOut()
 	locked := failure.Of(errors.New("keychain locked"))
@@ -119,7 +119,7 @@ func TestServeLog(t *testing.T) {
 	s.Incident(Incident{Failure: locked, NeedsUser: true})
 	s.Healthy()
 	want := []string{"not signed in: run 'homeytray login'", "sign-in needs attention: keychain locked", "the sign-in works again"}
-	if got := log.all(); !slices.Equal(got, want) {
+	if got := log.All(); !slices.Equal(got, want) {
 		t.Errorf("log = %q, want %q", got, want)
 	}
 }
@@ -133,22 +133,4 @@ func waitFor(t *testing.T, ok func() bool, what string) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// logLines collects the lines of a logf.
-type logLines struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logLines) logf(format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, fmt.Sprintf(format, args...))
-}
-
-func (l *logLines) all() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.lines...)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/homeytray/homeytray/internal/desktop"
 	"github.com/homeytray/homeytray/internal/failure"
 	"github.com/homeytray/homeytray/internal/ipc"
+	"github.com/homeytray/homeytray/internal/testutil"
 )
 
 // captureNotes records the notifications of one test's tray.
@@ -83,24 +84,6 @@ func (f *fakeClipboard) get() (string, bool) {
 	return f.text, f.secret
 }
 
-// logLines collects Logf output.
-type logLines struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logLines) logf(format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, fmt.Sprintf(format, args...))
-}
-
-func (l *logLines) all() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.lines...)
-}
-
 // testCore is a Core whose Bearer returns a secret token (or an error).
 type testCore struct {
 	token string
@@ -132,16 +115,16 @@ func (c *testCore) Reload() error                { return nil }
 func (c *testCore) SettingsChanged() bool        { return false }
 
 // testApp is a tray app (not running systray) over core, with its own clipboard and notifications.
-func testApp(t *testing.T, core agent.Core, logs *logLines, clip *fakeClipboard, notes *captureNotes) *app {
+func testApp(t *testing.T, core agent.Core, logs *testutil.Lines, clip *fakeClipboard, notes *captureNotes) *app {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	return newApp(ctx, cancel, Options{Core: core, Title: "homeytray (test)", ClipboardClear: time.Minute, Logf: logs.logf,
+	return newApp(ctx, cancel, Options{Core: core, Title: "homeytray (test)", ClipboardClear: time.Minute, Logf: logs.Logf,
 		Clipboard: clip.access(), Notify: notes.send})
 }
 
 func TestCopyBearer(t *testing.T) {
-	cb, notes, logs := &fakeClipboard{}, &captureNotes{}, &logLines{}
+	cb, notes, logs := &fakeClipboard{}, &captureNotes{}, &testutil.Lines{}
 	a := testApp(t, &testCore{token: secretToken}, logs, cb, notes)
 	sink{a}.Homeys([]homey.Homey{{ID: "h1", Name: "Home"}}, "h1")
 
@@ -157,7 +140,7 @@ func TestCopyBearer(t *testing.T) {
 	if text, _ := cb.get(); text != "" {
 		t.Errorf("clipboard %q after Quit, want empty", text)
 	}
-	for _, s := range append(notes.all(), logs.all()...) {
+	for _, s := range append(notes.all(), logs.All()...) {
 		if strings.Contains(s, secretToken) {
 			t.Errorf("a secret in %q", s)
 		}
@@ -176,14 +159,14 @@ func TestCopyBearerFails(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cb, notes, logs := &fakeClipboard{failing: tt.clipErr}, &captureNotes{}, &logLines{}
+			cb, notes, logs := &fakeClipboard{failing: tt.clipErr}, &captureNotes{}, &testutil.Lines{}
 			a := testApp(t, &testCore{token: secretToken, err: tt.coreErr}, logs, cb, notes)
 			a.copyBearer()
 			want := "homeytray (test)|" + titleCopyFailed + "|" + tt.wantBody
 			if got := notes.all(); len(got) != 1 || got[0] != want {
 				t.Errorf("notes %q, want %q", got, want)
 			}
-			if got := logs.all(); len(got) != 1 || !strings.HasPrefix(got[0], titleCopyFailed+": ") {
+			if got := logs.All(); len(got) != 1 || !strings.HasPrefix(got[0], titleCopyFailed+": ") {
 				t.Errorf("log %q, want one line about the failure", got)
 			}
 		})
@@ -192,7 +175,7 @@ func TestCopyBearerFails(t *testing.T) {
 
 func TestCopyDevice(t *testing.T) {
 	cb, notes := &fakeClipboard{}, &captureNotes{}
-	a := testApp(t, &testCore{}, &logLines{}, cb, notes)
+	a := testApp(t, &testCore{}, &testutil.Lines{}, cb, notes)
 	a.copyDevice("0b1c2d3e-4f50", "Lamp")
 	if text, secret := cb.get(); text != "0b1c2d3e-4f50" || secret {
 		t.Errorf("clipboard %q (secret %v), want the id, plain", text, secret)
@@ -203,7 +186,7 @@ func TestCopyDevice(t *testing.T) {
 }
 
 func TestViewFromSink(t *testing.T) {
-	a := testApp(t, &testCore{}, &logLines{}, &fakeClipboard{}, &captureNotes{})
+	a := testApp(t, &testCore{}, &testutil.Lines{}, &fakeClipboard{}, &captureNotes{})
 	sk := sink{a}
 	sk.SignedIn(agent.Account{Name: "Ada"})
 	sk.Homeys([]homey.Homey{{ID: "h1", Name: "Home"}}, "h1")
@@ -227,7 +210,7 @@ func TestViewFromSink(t *testing.T) {
 }
 
 func TestRunRefusesSecondTray(t *testing.T) {
-	path := testSocket(t)
+	path := testutil.SocketPath(t)
 	l, err := ipc.Listen(path)
 	if err != nil {
 		t.Fatal(err)
