@@ -44,7 +44,7 @@ test-wine: deps
 cross: build-linux build-windows
 	GOOS=windows $(GO) vet ./...
 	GOOS=windows $(GO) vet -tags wine ./internal/winetest/
-	CGO_ENABLED=0 GOOS=darwin $(GO) vet ./auth/... ./homey/... ./assets/... ./internal/fsutil/
+	CGO_ENABLED=0 GOOS=darwin $(GO) vet ./auth/... ./homey/... ./assets/... ./internal/fsutil/ ./internal/config/ ./internal/failure/ ./internal/sanitize/ ./internal/ipc/ ./internal/desktop/macclip/
 
 deps:
 	bash .ci/deps.sh
@@ -81,9 +81,13 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePaste$$' -fuzztime $(FUZZTIME) ./auth
 	$(GO) test -run '^$$' -fuzz '^FuzzPasteRoundTrip$$' -fuzztime $(FUZZTIME) ./auth
 	$(GO) test -run '^$$' -fuzz '^FuzzTokenError$$' -fuzztime $(FUZZTIME) ./auth
+	$(GO) test -run '^$$' -fuzz '^FuzzSetupForm$$' -fuzztime $(FUZZTIME) ./auth
 	$(GO) test -run '^$$' -fuzz '^FuzzResponse$$' -fuzztime $(FUZZTIME) ./homey
 	$(GO) test -run '^$$' -fuzz '^FuzzHomeyJSON$$' -fuzztime $(FUZZTIME) ./homey
-	$(GO) test -run '^$$' -fuzz '^FuzzLoadConfig$$' -fuzztime $(FUZZTIME) ./cli
+	$(GO) test -run '^$$' -fuzz '^FuzzLine$$' -fuzztime $(FUZZTIME) ./internal/sanitize
+	$(GO) test -run '^$$' -fuzz '^FuzzLoadConfig$$' -fuzztime $(FUZZTIME) ./internal/config
+	$(GO) test -run '^$$' -fuzz '^FuzzEvent$$' -fuzztime $(FUZZTIME) ./internal/desktop/wlclip
+	$(GO) test -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME) ./internal/desktop/wlclip
 
 # The real tray, signed in to the demo, with its menu and Devices submenu open in a real panel
 # (xfce4-panel under Xvfb, on the private session of .ci/desktop.sh): writes docs/tray.png.

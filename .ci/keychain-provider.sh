@@ -7,8 +7,8 @@
 #   keychain-provider.sh keepassxc-nogroup DIR  a new database with Secret Service on, no group exposed
 #   keychain-provider.sh kwallet DIR            kwalletd5 with the committed empty-password wallet
 #   keychain-provider.sh kwallet-nowallet DIR   kwalletd5 with its Secret Service API on, no wallet yet
-# DIR is the provider's own HOME (config, data). What each needs is in TESTING.md, "Other Secret
-# Service providers, headless". The python is Debian's (/usr/bin/python3: python3-pykeepass).
+# DIR is the provider's own HOME (config, data). What each needs is in docs/desktop-tests.md#providers.
+# The python is Debian's (/usr/bin/python3: python3-pykeepass).
 set -euo pipefail
 ci=$(cd "$(dirname "$0")" && pwd)
 provider=$1 dir=$2

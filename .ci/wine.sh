@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Windows build, run for real under Wine (make test-wine; TESTING.md "Windows under Wine"):
+# The Windows build, run for real under Wine (make test-wine; docs/desktop-tests.md#wine):
 #   1. the Windows unit tests of ./tray/ ./auth/ ./homey/ ./assets/ ./internal/fsutil/ (GOOS=windows go test -exec wine);
 #   2. the real homeytray.exe, built as `make build-windows` builds it (-H=windowsgui): --version,
 #      a usage error, sign-in through $BROWSER (headless Chromium), the Credential Manager items,

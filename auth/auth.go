@@ -5,7 +5,10 @@
 //
 //   - Login runs the loopback sign-in of RFC 8252: it listens on the
 //     registered loopback redirect URI, lets the user sign in in a browser and
-//     returns the authorization code.
+//     returns the authorization code. On a first run (Login.Setup) it first
+//     serves a page there where the user enters a newly registered client;
+//     that page is the one part that knows Athom: where clients are
+//     registered and what their ids look like.
 //   - Session is an oauth2.TokenSource that stores every token it gets,
 //     refreshes ahead of expiry and on demand (Reject), and makes sure that only
 //     one refresh happens at a time, in this process (a mutex) and across
@@ -19,8 +22,6 @@ package auth
 
 import (
 	"errors"
-	"strings"
-	"unicode"
 )
 
 // ErrNotSignedIn means that the store holds no token: the user has to sign in.
@@ -43,29 +44,3 @@ var ErrAccessDenied = errors.New("access was denied in the browser")
 
 // ErrLoginTimeout means that no sign-in arrived within Login.Timeout.
 var ErrLoginTimeout = errors.New("timed out waiting for the sign-in")
-
-// oneLine makes text from outside (a server, the OS) safe for a one-line
-// error: control characters become spaces, runs of spaces collapse, and it is
-// cut to max runes.
-func oneLine(s string, max int) string {
-	var b strings.Builder
-	space := false
-	n := 0
-	for _, r := range s {
-		if unicode.IsControl(r) || unicode.IsSpace(r) {
-			space = b.Len() > 0
-			continue
-		}
-		if n >= max {
-			b.WriteString("…")
-			break
-		}
-		if space {
-			b.WriteByte(' ')
-			space = false
-		}
-		b.WriteRune(r)
-		n++
-	}
-	return b.String()
-}

@@ -13,7 +13,7 @@ import (
 const credentialBlobMax = 2560
 
 // The largest item homeytray keeps is the Athom token: it must fit a Credential Manager blob
-// with room to spare. Observed tokens are 40 hex characters (PROTOCOL §2.2); this stores 1000
+// with room to spare. Observed tokens are 40 hex characters (docs/protocol.md#token); this stores 1000
 // each, 25 times that, with the longest token type and a far-future expiry.
 func TestStoredTokenFitsTheCredentialManager(t *testing.T) {
 	store := newMemStore()

@@ -18,7 +18,7 @@ import (
 // collection" (which reads as "locked") or "Alias default does not exist". When go-keyring fails,
 // ownCollection looks at the service itself: with no login collection it does the call in the
 // collection that ReadAlias("default") names, else the first one; with none at all it gives one
-// line naming the provider and its fix (TESTING.md, "Other Secret Service providers").
+// line naming the provider and its fix (docs/desktop-tests.md#providers).
 
 // errNoCollection is the Err of a KeychainError of kind Unavailable: the Secret Service runs but
 // has nowhere to keep a secret.

@@ -12,7 +12,7 @@ import (
 	"go.uber.org/goleak"
 	"golang.org/x/oauth2"
 
-	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/homey/emulator"
 )
 
 // TestRefreshUnderFaults refreshes against the emulator's token endpoint under every fault
@@ -24,7 +24,7 @@ import (
 // goroutine is left behind.
 func TestRefreshUnderFaults(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
-	srv, err := homeytest.New(homeytest.Options{})
+	srv, err := emulator.New(emulator.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,8 +47,8 @@ func TestRefreshUnderFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	kinds := []homeytest.FaultKind{homeytest.Fault5xx, homeytest.FaultHTML, homeytest.FaultTruncated, homeytest.FaultWrongType,
-		homeytest.FaultReset, homeytest.FaultHang, homeytest.FaultRateLimit, homeytest.FaultSlow}
+	kinds := []emulator.FaultKind{emulator.Fault5xx, emulator.FaultHTML, emulator.FaultTruncated, emulator.FaultWrongType,
+		emulator.FaultReset, emulator.FaultHang, emulator.FaultRateLimit, emulator.FaultSlow}
 	for _, kind := range kinds {
 		t.Run(kind.String(), func(t *testing.T) {
 			// The access token has expired locally: the next Token refreshes.
@@ -57,16 +57,16 @@ func TestRefreshUnderFaults(t *testing.T) {
 			putToken(t, st, before)
 			s := &Session{Config: conf, Store: st, HTTP: hc}
 			cctx := ctx
-			if kind == homeytest.FaultHang {
+			if kind == emulator.FaultHang {
 				var cancel context.CancelFunc
 				cctx, cancel = context.WithTimeout(ctx, timeout)
 				defer cancel()
 			}
-			srv.SetFault("POST /oauth2/token", homeytest.Fault{Kind: kind, Delay: timeout / 4})
+			srv.SetFault("POST /oauth2/token", emulator.Fault{Kind: kind, Delay: timeout / 4})
 			_, err := s.TokenContext(cctx)
 			srv.ClearFaults()
 			checkRefreshFault(t, kind, err)
-			if kind == homeytest.FaultSlow {
+			if kind == emulator.FaultSlow {
 				if after := stored(t, st); after.RefreshToken == before.RefreshToken {
 					t.Errorf("slow: the rotated refresh token was not stored")
 				}
@@ -104,7 +104,7 @@ func TestRefreshUnderFaults(t *testing.T) {
 	goleak.VerifyNone(t, ignore)
 }
 
-func checkRefreshFault(t *testing.T, kind homeytest.FaultKind, err error) {
+func checkRefreshFault(t *testing.T, kind emulator.FaultKind, err error) {
 	t.Helper()
 	var (
 		sc interface{ StatusCode() int }
@@ -117,37 +117,37 @@ func checkRefreshFault(t *testing.T, kind homeytest.FaultKind, err error) {
 		status = sc.StatusCode()
 	}
 	switch kind {
-	case homeytest.Fault5xx:
+	case emulator.Fault5xx:
 		if status != 500 {
 			t.Errorf("5xx: %v, want status 500", err)
 		}
-	case homeytest.FaultHTML:
+	case emulator.FaultHTML:
 		if status != 502 || !strings.Contains(err.Error(), "not an OAuth error answer") {
 			t.Errorf("html: %v, want status 502, not an OAuth answer", err)
 		}
-	case homeytest.FaultTruncated:
+	case emulator.FaultTruncated:
 		if !errors.Is(err, ErrBadAnswer) {
 			t.Errorf("truncated: %v, want ErrBadAnswer", err)
 		}
-	case homeytest.FaultWrongType:
+	case emulator.FaultWrongType:
 		if !errors.Is(err, ErrBadAnswer) || strings.Contains(err.Error(), "soon") || strings.Contains(err.Error(), "json") {
 			t.Errorf("wrongtype: %v, want ErrBadAnswer without x/oauth2's parse message", err)
 		}
-	case homeytest.FaultReset:
+	case emulator.FaultReset:
 		// A transport error (*url.Error), the class the faces call a network error.
 		if !errors.As(err, &ue) {
 			t.Errorf("reset: %v, want a transport error", err)
 		}
-	case homeytest.FaultHang:
+	case emulator.FaultHang:
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("hang: %v, want the deadline", err)
 		}
-	case homeytest.FaultRateLimit:
+	case emulator.FaultRateLimit:
 		// homey.RetryAfterOf parses it, as for every API call.
 		if status != http.StatusTooManyRequests || !errors.As(err, &rh) || rh.RetryHeader().Get("Retry-After") != "2" {
 			t.Errorf("ratelimit: %v, want status 429 with its Retry-After", err)
 		}
-	case homeytest.FaultSlow:
+	case emulator.FaultSlow:
 		if err != nil {
 			t.Errorf("slow: %v, want a refresh", err)
 		}

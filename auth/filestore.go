@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -28,11 +27,6 @@ import (
 type FileStore struct {
 	Path string
 }
-
-// fileStoreMu serialises writers in this process; the lock file does the same
-// across processes (and in-process too where flock(2) is used, but not where
-// gofrs/flock falls back to fcntl locks, which are per process).
-var fileStoreMu sync.Mutex
 
 // fileLockWait bounds the wait for another process's write.
 const fileLockWait = 10 * time.Second
@@ -104,8 +98,10 @@ func (f *FileStore) update(change func(map[string]string) bool) error {
 	if err := os.MkdirAll(filepath.Dir(f.Path), 0o700); err != nil {
 		return fmt.Errorf("insecure file store: %w", err)
 	}
-	fileStoreMu.Lock()
-	defer fileStoreMu.Unlock()
+	// The lock file serialises writers across processes and, as every update opens it anew,
+	// between goroutines too: flock(2) on Linux and macOS and LockFileEx on Windows lock per open
+	// file (gofrs/flock uses fcntl's per-process locks only on Solaris-like systems, where
+	// homeytray does not run).
 	lock := flock.New(f.Path + ".lock")
 	ctx, cancel := context.WithTimeout(context.Background(), fileLockWait)
 	defer cancel()

@@ -10,15 +10,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/homeytray/homeytray/internal/cdp"
 )
 
 // These tests put a hostile web page in a real headless Chromium next to a
@@ -27,66 +25,11 @@ import (
 // same-origin with the listener. None may end or hijack the sign-in, and the
 // cross-origin page must not be able to read any answer.
 
-// chromiumPath finds Chromium; without it the test fails where Chromium is
-// supposed to be there (CI, .ci/desktop.sh) and skips loudly elsewhere.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("chromium")
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" || os.Getenv("HOMEYTRAY_TEST_DESKTOP") != "" {
-		t.Fatalf("chromium is not on PATH (%v): install it with .ci/deps.sh", err)
-	}
-	t.Skipf("SKIPPED: chromium is not on PATH (%v); run the tests with `make test` to run this test", err)
-	return ""
-}
-
-// startChromium runs headless Chromium on url with a profile of its own, in a
-// process group of its own, killed (with all its helpers) at cleanup.
+// startChromium opens url in headless Chromium (internal/cdp: a profile and a process group of
+// its own, killed with all its helpers at cleanup), with extra command-line flags.
 func startChromium(t *testing.T, url string, extra ...string) {
 	t.Helper()
-	bin := chromiumPath(t)
-	dir := t.TempDir()
-	profile := filepath.Join(dir, "profile")
-	logPath := filepath.Join(dir, "chromium.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	// The flags of .ci/browser: no sandbox (we run as root), and nothing
-	// that reaches beyond loopback.
-	args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--password-store=basic", "--user-data-dir=" + profile}, extra...)
-	cmd := exec.Command(bin, append(args, url)...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-		if t.Failed() {
-			if b, err := os.ReadFile(logPath); err == nil {
-				t.Logf("chromium log (last 3000 bytes):\n%s", tail(b, 3000))
-			}
-		}
-		// Helpers that are still dying may hold the profile for a moment;
-		// remove it here, retrying, so that TempDir's own removal succeeds.
-		for i := 0; i < 20 && os.RemoveAll(profile) != nil; i++ {
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-}
-
-func tail(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[len(b)-n:]
-	}
-	return b
+	cdp.Start(t, extra...).NewPage(t, url)
 }
 
 // seenRequest is one request that reached the listener and its answer.
@@ -368,7 +311,7 @@ run([
 // same browser then completes the real sign-in.
 func TestLoginHostilePageInChromium(t *testing.T) {
 	checkLeaks(t)
-	chromiumPath(t)
+	cdp.ChromiumPath(t) // fails under CI, skips loudly elsewhere, without Chromium
 	lg := newListenerLog()
 	r := startLogin(t, "localhost", grant("good-code"), func(l *Login) { l.Timeout = 2 * time.Minute; l.wrap = lg.wrap })
 	authURL := r.authURL(t)
@@ -471,7 +414,7 @@ const SITE = "{{SITE}}";
 // uses the registered host, so only a hostile page can send a wrong one.
 func TestLoginRefusesDNSRebindingInChromium(t *testing.T) {
 	checkLeaks(t)
-	chromiumPath(t)
+	cdp.ChromiumPath(t) // fails under CI, skips loudly elsewhere, without Chromium
 	site := newHostileSite(t, nil)
 	// The attacker's server holds the port first, serving the page under
 	// evil.test; Chromium resolves evil.test to 127.0.0.1.

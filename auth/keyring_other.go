@@ -19,8 +19,8 @@ const (
 	lockedFix   = " is locked: unlock it (e.g. log in to your desktop session) and try again"
 )
 
-// classifyOS sorts the errors seen from go-keyring and godbus (TESTING.md
-// §4.2 has the real texts); 0 means "no rule matched".
+// classifyOS sorts the errors seen from go-keyring and godbus (docs/desktop-tests.md#keychain-errors
+// has the real texts); 0 means "no rule matched".
 func classifyOS(err error) KeychainErrorKind {
 	if _, ok := noCollectionMessage(err); ok {
 		return Unavailable // a provider with no collection (collection_linux.go)

@@ -22,7 +22,7 @@ import (
 	"github.com/zalando/go-keyring"
 )
 
-// The texts are the ones go-keyring and godbus really produce (TESTING.md §4.2).
+// The texts are the ones go-keyring and godbus really produce (docs/desktop-tests.md#keychain-errors).
 func TestClassifySecretServiceErrors(t *testing.T) {
 	for _, tc := range []struct {
 		err  error

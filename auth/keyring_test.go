@@ -28,7 +28,7 @@ func requireSessionBus(t *testing.T) {
 		return
 	}
 	msg := "!!! DBUS_SESSION_BUS_ADDRESS is not set: the REAL Secret Service keychain is NOT tested. " +
-		"Start a session bus and an unlocked gnome-keyring (TESTING.md §2) to run it."
+		"Start a session bus and an unlocked gnome-keyring (docs/desktop-tests.md#session) to run it."
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg)
 	}

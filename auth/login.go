@@ -13,11 +13,14 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 const (
@@ -38,7 +41,9 @@ type Login struct {
 	// error is reported on Out and is not fatal.
 	Open func(url string) error
 	// Out receives the URL and hints; nil = discard. The URL holds the
-	// client ID, the redirect URI and the state: no secret.
+	// client ID, the redirect URI and the state: no secret. (With Setup it is
+	// the setup page's address with its one-time token, which, like the
+	// state, is good for this run only and only on this computer.)
 	Out io.Writer
 	// Paste, when non-nil (stdin is a terminal), is read for a line holding
 	// the code or the whole address the browser ended on. Its end is not a
@@ -49,6 +54,12 @@ type Login struct {
 	Timeout time.Duration
 	// State is the state parameter; "" = 256 random bits, base64url.
 	State string
+	// Setup, when set, makes Code first serve a setup page for a new client
+	// (see Setup) and open the browser on it; once the client is saved the
+	// browser goes on to the authorization page and Code waits as usual.
+	// Paste is not read then: a browser that cannot reach this computer
+	// cannot reach the setup page either.
+	Setup *Setup
 
 	// listening, when set (by tests), is told the listener addresses.
 	listening func([]net.Addr)
@@ -60,9 +71,16 @@ type Login struct {
 // Code runs the sign-in and returns the authorization code. It returns
 // ErrAccessDenied when the user refused, ErrLoginTimeout after Timeout, a
 // *PortInUseError when the redirect port is taken, or ctx's error.
+//
+// With Setup, once Save has kept a client, Code sets Config.ClientID and
+// Config.ClientSecret to it before it returns, even when it then fails: the
+// code is for that client, and the client stays set up.
 func (l *Login) Code(ctx context.Context) (string, error) {
 	if l.Config == nil {
 		return "", errors.New("sign-in: no OAuth configuration")
+	}
+	if l.Setup != nil && l.Setup.Save == nil {
+		return "", errors.New("sign-in: setup without Save")
 	}
 	cb, err := parseRedirect(l.Config.RedirectURL)
 	if err != nil {
@@ -84,8 +102,15 @@ func (l *Login) Code(ctx context.Context) (string, error) {
 	defer cancel()
 
 	d := &delivery{ch: make(chan loginResult, 1)}
-	var h http.Handler = hostGuard{hosts: callbackHosts(cb, addrsOf(lns)),
-		next: &callback{path: cb.path, state: state, d: d}}
+	hosts := callbackHosts(cb, addrsOf(lns))
+	var h http.Handler = &callback{path: cb.path, state: state, d: d}
+	var setup *setupHandler
+	if l.Setup != nil {
+		setup = l.newSetup(ctx, cb, hosts, state)
+		defer l.adopt(setup)
+		h = setupRouter{setup: setup, next: h}
+	}
+	h = hostGuard{hosts: hosts, next: h}
 	if l.wrap != nil {
 		h = l.wrap(h)
 	}
@@ -96,12 +121,51 @@ func (l *Login) Code(ctx context.Context) (string, error) {
 	}
 	out := &guardedWriter{w: l.Out}
 	defer out.close()
-	// Athom's client sends response_type=code, its documentation authorization_type=code: both.
-	l.announce(out, l.Config.AuthCodeURL(state, oauth2.SetAuthURLParam("authorization_type", "code")))
+	if setup != nil {
+		l.announce(out, setupURL(cb, setup), "Opening the setup page in your browser.")
+		return wait(ctx, d)
+	}
+	l.announce(out, l.authURL(l.Config.ClientID, state), "Opening the sign-in page in your browser.")
 	if l.Paste != nil {
 		go readPaste(ctx, l.Paste, state, d, out)
 	}
 	return wait(ctx, d)
+}
+
+// authURL is the authorization page for clientID.
+func (l *Login) authURL(clientID, state string) string {
+	c := &oauth2.Config{ClientID: clientID, Endpoint: l.Config.Endpoint, RedirectURL: l.Config.RedirectURL, Scopes: l.Config.Scopes}
+	// Athom's client sends response_type=code, its documentation authorization_type=code: both.
+	return c.AuthCodeURL(state, oauth2.SetAuthURLParam("authorization_type", "code"))
+}
+
+func (l *Login) newSetup(ctx context.Context, cb redirect, hosts map[string]bool, state string) *setupHandler {
+	s := &setupHandler{path: setupPath, token: newState(), redirect: l.Config.RedirectURL,
+		projects: l.Setup.ProjectsURL, origins: setupOrigins(hosts),
+		authURL: func(id string) string { return l.authURL(id, state) },
+		save:    l.Setup.Save, ctx: ctx}
+	if cb.path == setupPath {
+		s.path = setupPathAlt
+	}
+	if s.projects == "" {
+		s.projects = DefaultProjectsURL
+	}
+	return s
+}
+
+// adopt makes the client that the setup saved, if any, the Config's.
+func (l *Login) adopt(s *setupHandler) {
+	if c := s.finish(); c != nil {
+		l.Config.ClientID, l.Config.ClientSecret = c.id, c.secret
+	}
+}
+
+// setupURL is the address the browser is opened on: the setup page under the
+// redirect URI's own host, with this run's token.
+func setupURL(cb redirect, s *setupHandler) string {
+	u := url.URL{Scheme: "http", Host: net.JoinHostPort(cb.host, strconv.Itoa(cb.port)), Path: s.path,
+		RawQuery: url.Values{"token": {s.token}}.Encode()}
+	return u.String()
 }
 
 // serve serves h on every listener; the small header limit keeps a hostile
@@ -134,19 +198,19 @@ func wait(ctx context.Context, d *delivery) (string, error) {
 	}
 }
 
-func (l *Login) announce(out io.Writer, authURL string) {
+func (l *Login) announce(out io.Writer, target, opening string) {
 	if l.Open != nil {
-		fmt.Fprintln(out, "Opening the sign-in page in your browser. If it does not open, open this URL:")
+		fmt.Fprintln(out, opening+" If it does not open, open this URL:")
 	} else {
 		fmt.Fprintln(out, "Open this URL in a browser to sign in:")
 	}
-	fmt.Fprintf(out, "\n    %s\n\n", authURL)
+	fmt.Fprintf(out, "\n    %s\n\n", target)
 	if l.Open != nil {
-		if err := l.Open(authURL); err != nil {
-			fmt.Fprintf(out, "Could not open a browser (%s): open the URL above yourself.\n", oneLine(err.Error(), 200))
+		if err := l.Open(target); err != nil {
+			fmt.Fprintf(out, "Could not open a browser (%s): open the URL above yourself.\n", sanitize.Line(err.Error(), 200))
 		}
 	}
-	if l.Paste != nil {
+	if l.Paste != nil && l.Setup == nil {
 		fmt.Fprintln(out, "If the browser cannot reach this computer, paste the code or the whole address it ended on here and press Enter:")
 	}
 }
@@ -237,8 +301,8 @@ func resultOf(q url.Values) (loginResult, bool) {
 		if e == "access_denied" {
 			return loginResult{err: ErrAccessDenied}, true
 		}
-		msg := "the sign-in failed: " + oneLine(e, 64)
-		if desc := oneLine(q.Get("error_description"), 200); desc != "" {
+		msg := "the sign-in failed: " + sanitize.Line(e, 64)
+		if desc := sanitize.Line(q.Get("error_description"), 200); desc != "" {
 			msg += ": " + desc
 		}
 		return loginResult{err: errors.New(msg)}, true

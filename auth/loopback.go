@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // PortInUseError means that the redirect URI's port is taken by another
@@ -37,7 +39,7 @@ type redirect struct {
 
 func parseRedirect(raw string) (redirect, error) {
 	bad := fmt.Errorf("redirect URI %q: want http://localhost, http://127.0.0.1 or http://[::1] with a port, "+
-		"e.g. http://localhost:47719/callback", oneLine(raw, 200))
+		"e.g. http://localhost:47719/callback", sanitize.Line(raw, 200))
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "http" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return redirect{}, bad

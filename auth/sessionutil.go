@@ -6,21 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/gofrs/flock"
 	"golang.org/x/oauth2"
-)
 
-const (
-	// lockRetry is how often a waiting process polls the refresh lock; a
-	// refresh takes tens of milliseconds, so waiters should not sleep long.
-	lockRetry = 10 * time.Millisecond
-	// lockWait bounds the wait for another process's refresh, which is
-	// itself bounded by the HTTP and keychain timeouts.
-	lockWait = 30 * time.Second
+	"github.com/homeytray/homeytray/internal/fsutil"
 )
 
 func (s *Session) acquire(ctx context.Context) error {
@@ -145,32 +135,11 @@ func (s *Session) lock(ctx context.Context) (unlock func(), err error) {
 	if s.LockPath == "" {
 		return func() {}, nil
 	}
-	unlock, err = LockFile(ctx, s.LockPath)
+	unlock, err = fsutil.Lock(ctx, s.LockPath)
 	if err != nil {
 		return nil, fmt.Errorf("token %w", err)
 	}
 	return unlock, nil
-}
-
-// LockFile takes an exclusive lock on the file at path (created with its folder, mode 0700, if
-// missing), waiting up to 30 s or until ctx ends, and returns its release. The lock is shared by
-// every process and, as each call opens the file anew, by every goroutine: one holder at a time.
-// The kernel releases it if the process dies, so a killed holder blocks nobody. The Session uses
-// it for its refresh; callers use it for other work that must run once for many processes.
-func LockFile(ctx context.Context, path string) (unlock func(), err error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("lock: %w", err)
-	}
-	fl := flock.New(path)
-	wctx, cancel := context.WithTimeout(ctx, lockWait)
-	defer cancel()
-	if _, err := fl.TryLockContext(wctx, lockRetry); err != nil {
-		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("lock %s: another process has held it for over %s", path, lockWait)
-		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return func() { _ = fl.Unlock() }, nil
 }
 
 // oauthConfig returns Config with Basic client authentication forced when the

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // Store keeps secrets under short key names such as "client-secret", "token"
@@ -88,7 +90,7 @@ func (e *KeychainError) Error() string {
 	}
 	detail := "unknown error"
 	if e.Err != nil {
-		detail = oneLine(e.Err.Error(), 200)
+		detail = sanitize.Line(e.Err.Error(), 200)
 	}
 	return fmt.Sprintf("%s failed (%s): %s", noun, e.Op, detail)
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"golang.org/x/oauth2"
+
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // endpointError is an error answer of the token endpoint, described from its
@@ -52,7 +54,7 @@ var ErrBadAnswer = errors.New("token endpoint: the answer is not a token (not JS
 func tokenError(op string, err error, refresh bool) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
-		ee := &endpointError{code: oneLine(re.ErrorCode, 64), desc: oneLine(re.ErrorDescription, 200)}
+		ee := &endpointError{code: sanitize.Line(re.ErrorCode, 64), desc: sanitize.Line(re.ErrorDescription, 200)}
 		if re.Response != nil {
 			ee.status = re.Response.StatusCode
 			if ee.status == http.StatusTooManyRequests || ee.status == http.StatusServiceUnavailable {
@@ -84,7 +86,7 @@ func tokenError(op string, err error, refresh bool) error {
 	case strings.HasPrefix(msg, "oauth2: cannot fetch token: "):
 		// Reading the body failed (reset, timeout, short body).
 		return fmt.Errorf("%s: token endpoint: reading the answer failed: %s", op,
-			oneLine(strings.TrimPrefix(msg, "oauth2: cannot fetch token: "), 200))
+			sanitize.Line(strings.TrimPrefix(msg, "oauth2: cannot fetch token: "), 200))
 	}
 	// Transport errors (*url.Error: refused, reset, timeout, cancelled) name
 	// only the method and the token URL.

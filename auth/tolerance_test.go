@@ -12,12 +12,12 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/homey/emulator"
 )
 
 // emulatorSession is a Session signed in at the emulator, its access token expired locally so
 // that the next Token refreshes.
-func emulatorSession(t *testing.T, srv *homeytest.Server) (*Session, *memStore) {
+func emulatorSession(t *testing.T, srv *emulator.Server) (*Session, *memStore) {
 	t.Helper()
 	st := newMemStore()
 	conf := oauth2.Config{ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret(), RedirectURL: srv.RedirectURI(),
@@ -37,7 +37,7 @@ func emulatorSession(t *testing.T, srv *homeytest.Server) (*Session, *memStore) 
 }
 
 // TestRefreshRefusedAnyWay: the official client never reads the refresh grant's error, so the
-// real answer to a dead refresh token is unknown (PROTOCOL §12). Any 400 or 401 means "sign in
+// real answer to a dead refresh token is unknown (docs/protocol.md#tolerance). Any 400 or 401 means "sign in
 // again" (ErrSignInGone), and the stored token is kept; invalid_client is the client refused
 // (ErrClientRefused, also ErrSignInGone); a 403 or 5xx is no verdict on the sign-in.
 func TestRefreshRefusedAnyWay(t *testing.T) {
@@ -57,7 +57,7 @@ func TestRefreshRefusedAnyWay(t *testing.T) {
 		{500, "server_error", false, false},
 	} {
 		t.Run(fmt.Sprintf("%d %s", c.status, c.code), func(t *testing.T) {
-			srv := homeytest.NewServer(t, homeytest.Options{})
+			srv := emulator.NewServer(t, emulator.Options{})
 			s, st := emulatorSession(t, srv)
 			before := stored(t, st)
 			srv.SetRefreshError(c.status, c.code)
@@ -84,7 +84,7 @@ func TestRefreshRefusedAnyWay(t *testing.T) {
 // changed): 401 invalid_client at every grant is ErrClientRefused, at the refresh and at the code
 // exchange, and the stored token is kept.
 func TestClientRefused(t *testing.T) {
-	srv := homeytest.NewServer(t, homeytest.Options{})
+	srv := emulator.NewServer(t, emulator.Options{})
 	s, st := emulatorSession(t, srv)
 	before := stored(t, st)
 	srv.SetClientRefused(true)
@@ -106,7 +106,7 @@ func TestClientRefused(t *testing.T) {
 // TestAuthoriseURLBothParams: the authorise URL says response_type=code (Athom's client) and
 // authorization_type=code (Athom's documentation), and the emulator accepts it.
 func TestAuthoriseURLBothParams(t *testing.T) {
-	srv := homeytest.NewServer(t, homeytest.Options{RedirectURI: "http://127.0.0.1:" + freeTCPPort(t) + "/callback"})
+	srv := emulator.NewServer(t, emulator.Options{RedirectURI: "http://127.0.0.1:" + freeTCPPort(t) + "/callback"})
 	conf := &oauth2.Config{ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret(), RedirectURL: srv.RedirectURI(),
 		Endpoint: oauth2.Endpoint{AuthURL: srv.URL() + "/oauth2/authorise", TokenURL: srv.URL() + "/oauth2/token"}}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

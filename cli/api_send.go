@@ -9,46 +9,23 @@ import (
 	"strings"
 
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // homeySend sends rr to a Homey (name, id, or "" for the selected one) the way `token` reaches
-// it: an API-key Homey at its address with its key (pinged first, as localDevices does), else
-// with a session bearer on the route the Router gives, signing in again once on a 401
-// (Bearers.Do). A method that is not idempotent goes through Bearers.DoOnce: never sent twice
-// after a broken connection. It returns the Homey's answer whatever its status (with the 401
-// error when a 401 is the last word) and who answered, for errors; resp is nil when there is no
-// answer to show.
-func (a *app) homeySend(ctx context.Context, nameOrID string, rr homey.RawRequest) (resp *homey.RawResponse, who string, err error) {
-	h, err := a.findHomey(ctx, nameOrID)
+// it (Factory.Access): with a session bearer on the route the race picked, signing in again once
+// on a 401, or with its API key at its address. A method that is not idempotent is never sent
+// twice after a broken connection. It returns the Homey's answer whatever its status (with the
+// 401 error when a 401 is the last word) and who answered, for errors; resp is nil when there is
+// no answer to show.
+func (f *Factory) homeySend(ctx context.Context, nameOrID string, rr homey.RawRequest) (resp *homey.RawResponse, who string, err error) {
+	acc, err := f.Access(ctx, nameOrID)
 	if err != nil {
 		return nil, "", err
 	}
-	who = "the Homey " + oneLine(h.Name)
-	if l, ok := a.cfg.localHomey(h.ID); ok {
-		key, err := a.apiKey(l)
-		if err != nil {
-			return nil, who, err
-		}
-		if err := a.pinged.Check(ctx, a.httpc, l.Address, l.ID); err != nil {
-			return nil, who, pingError(l.Address, err)
-		}
-		c := &homey.Client{BaseURL: l.Address, HomeyID: l.ID, HTTP: a.httpc}
-		resp, err := c.Send(ctx, key, rr)
-		if err != nil {
-			a.pinged.Forget(l.ID, l.Address)
-			return nil, who, a.localError(l, err)
-		}
-		return resp, who, nil
-	}
-	bs, err := a.bearers()
-	if err != nil {
-		return nil, who, err
-	}
-	do := bs.Do
-	if !homey.Idempotent(rr.Method) {
-		do = bs.DoOnce
-	}
-	err = do(ctx, h, func(ctx context.Context, c *homey.Client, bearer string) error {
+	h := acc.Homey()
+	who = "the Homey " + sanitize.Line(h.Name, 0)
+	err = acc.Do(ctx, !homey.Idempotent(rr.Method), func(ctx context.Context, c *homey.Client, bearer string) error {
 		resp = nil
 		r, err := c.Send(ctx, bearer, rr)
 		if err != nil {
@@ -56,7 +33,7 @@ func (a *app) homeySend(ctx context.Context, nameOrID string, rr homey.RawReques
 		}
 		resp = r
 		if r.StatusCode == http.StatusUnauthorized {
-			return r.Err() // Do signs in again once and retries
+			return r.Err() // the Athom sign-in signs in to the Homey again once and retries
 		}
 		return nil
 	})
@@ -66,22 +43,22 @@ func (a *app) homeySend(ctx context.Context, nameOrID string, rr homey.RawReques
 	case homey.IsUnauthorized(err) && resp != nil:
 		return resp, who, err
 	}
-	return nil, who, fmt.Errorf("%s %s on %s: %w", rr.Method, rr.Path, oneLine(h.Name), err)
+	return nil, who, fmt.Errorf("%s %s on %s: %w", rr.Method, rr.Path, sanitize.Line(h.Name, 0), err)
 }
 
 // buildFields makes the JSON body of `api` from -F (typed) and -f (string) fields, as gh api
 // does: key=value, key[]=value appends to an array.
-func buildFields(a *app, typed, raw []string) (map[string]any, error) {
+func buildFields(f *Factory, typed, raw []string) (map[string]any, error) {
 	body := map[string]any{}
 	add := func(kv string, typedValue bool) error {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return usageErrorf("api: field %q: want key=value", oneLine(kv))
+			return usageErrorf("api: field %q: want key=value", sanitize.Line(kv, 0))
 		}
 		var val any = v
 		if typedValue {
 			var err error
-			if val, err = fieldValue(a, v); err != nil {
+			if val, err = fieldValue(f, v); err != nil {
 				return err
 			}
 		}
@@ -108,7 +85,7 @@ func buildFields(a *app, typed, raw []string) (map[string]any, error) {
 
 // fieldValue types one -F value: true, false, null and numbers are JSON, @FILE is the file's
 // text (@- stdin), anything else a string.
-func fieldValue(a *app, v string) (any, error) {
+func fieldValue(f *Factory, v string) (any, error) {
 	switch v {
 	case "true":
 		return true, nil
@@ -120,11 +97,11 @@ func fieldValue(a *app, v string) (any, error) {
 	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 		return n, nil
 	}
-	if f, err := strconv.ParseFloat(v, 64); err == nil && !strings.ContainsAny(v, "xXpPnN") {
-		return json.Number(strconv.FormatFloat(f, 'g', -1, 64)), nil
+	if fl, err := strconv.ParseFloat(v, 64); err == nil && !strings.ContainsAny(v, "xXpPnN") {
+		return json.Number(strconv.FormatFloat(fl, 'g', -1, 64)), nil
 	}
 	if name, ok := strings.CutPrefix(v, "@"); ok {
-		b, err := readInput(a, name)
+		b, err := readInput(f, name)
 		if err != nil {
 			return nil, err
 		}

@@ -13,12 +13,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Streams are the standard input and outputs of one run.
-type Streams struct {
-	In       io.Reader
-	Out, Err io.Writer
-}
-
 // Version describes the build; main sets it from -ldflags -X.
 type Version struct {
 	Version, Commit, Date string
@@ -43,41 +37,39 @@ func (v Version) String() string {
 	return s
 }
 
-// Exit codes, the gh convention.
-const (
-	exitOK    = 0
-	exitError = 1
-	exitUsage = 2
-	exitAuth  = 4
-)
-
 // Main runs one command line (args without the program name) and returns the exit code.
 func Main(ctx context.Context, args []string, s Streams, v Version) int {
-	a := newApp(s.In, s.Out, s.Err, os.Getenv)
-	a.version = v
-	return a.main(ctx, args)
-}
-
-func (a *app) main(ctx context.Context, args []string) int {
-	if a.profile != "" && !validProfile(a.profile) {
-		fmt.Fprintf(a.stderr, "homeytray: HOMEYTRAY_PROFILE=%q: use lowercase letters, digits and dashes\n", a.profile)
+	f, err := factoryFor(s, v, os.Getenv)
+	if err != nil {
+		fmt.Fprintf(s.Err, "homeytray: %v\n", err)
 		return exitUsage
 	}
-	return a.exit(a.execute(ctx, args))
+	return f.run(ctx, args)
 }
 
-// execute builds the command tree over a and runs args through it.
-func (a *app) execute(ctx context.Context, args []string) error {
-	root := newRootCmd(a)
+// factoryFor is the factory of a run in this environment (HOMEYTRAY_PROFILE picks the profile).
+func factoryFor(s Streams, v Version, getenv func(string) string) (*Factory, error) {
+	p := profile{name: getenv("HOMEYTRAY_PROFILE")}
+	if p.name != "" && !validProfile(p.name) {
+		return nil, fmt.Errorf("HOMEYTRAY_PROFILE=%q: use lowercase letters, digits and dashes", p.name)
+	}
+	return newFactory(s, v, getenv, p), nil
+}
+
+// run runs one command line and returns the exit code.
+func (f *Factory) run(ctx context.Context, args []string) int { return f.exit(f.execute(ctx, args)) }
+
+// execute builds the command tree over f and runs args through it.
+func (f *Factory) execute(ctx context.Context, args []string) error {
+	root := newRootCmd(f, onlyCommand(args))
 	root.SetArgs(args)
 	return root.ExecuteContext(ctx)
 }
 
 // NewCommand is the command tree as the man pages and shell completions describe it.
 func NewCommand(v Version) *cobra.Command {
-	a := newApp(strings.NewReader(""), io.Discard, io.Discard, os.Getenv)
-	a.version = v
-	root := newRootCmd(a)
+	f := newFactory(Streams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard}, v, os.Getenv, profile{})
+	root := newRootCmd(f, "")
 	root.InitDefaultCompletionCmd() // cobra adds it only when it runs; the docs need it now
 	return root
 }
@@ -85,7 +77,7 @@ func NewCommand(v Version) *cobra.Command {
 // newRootCmd is the whole command line: one cobra command per subcommand, built over one app.
 // Usage and help come from the flags themselves; errors are returned to Main, which alone turns
 // them into words and an exit code.
-func newRootCmd(a *app) *cobra.Command {
+func newRootCmd(f *Factory, only string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "homeytray",
 		Short: "A fresh Homey API bearer token, one command away",
@@ -95,21 +87,21 @@ on the command line and to scripts. With no command it runs the tray.`,
 		Example: `  homeytray setup --client-id 0123456789abcdef01234567 < secret.txt
   homeytray login
   curl -H "$(homeytray token --format header)" "$(homeytray token --format json | jq -r .base_url)/api/manager/devices/device"`,
-		Version:           a.version.String(),
+		Version:           f.Version.String(),
 		Args:              noArgs,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
-		RunE:              func(cmd *cobra.Command, _ []string) error { return a.runTray(cmd.Context()) },
+		RunE:              func(cmd *cobra.Command, _ []string) error { return f.runTray(cmd.Context()) },
 	}
-	root.SetIn(a.stdin)
-	root.SetOut(a.stdout)
-	root.SetErr(a.stderr)
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.Err)
 	root.SetVersionTemplate("homeytray {{.Version}}\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErrorf("%s: %v", c.Name(), err)
 	})
-	root.PersistentFlags().BoolVar(&a.insecure, "insecure-file-store", false,
+	root.PersistentFlags().BoolVar(&f.insecure, "insecure-file-store", false,
 		"keep secrets in a 0600 file instead of the OS keychain (not recommended)")
 	root.Flags().BoolP("version", "v", false, "print the version and exit")
 	root.SetHelpCommand(&cobra.Command{
@@ -139,34 +131,55 @@ on the command line and to scripts. With no command it runs the tray.`,
 		&cobra.Group{ID: "app", Title: "The tray and the demo:"},
 	)
 	for _, c := range []struct {
-		group string
-		cmd   *cobra.Command
+		group, name string
+		build       func() *cobra.Command
 	}{
-		{"signin", newCmdSetup(a, nil)},
-		{"signin", newCmdLogin(a, nil)},
-		{"signin", newCmdLogout(a, nil)},
-		{"signin", newCmdStatus(a, nil)},
-		{"use", newCmdHomeys(a, nil)},
-		{"use", newCmdUse(a, nil)},
-		{"use", newCmdToken(a, nil)},
-		{"use", newCmdDevices(a, nil)},
-		{"use", newCmdLocal(a)},
-		{"use", newCmdAPI(a, nil)},
-		{"use", newCmdRun(a, nil)},
-		{"use", newCmdDiscover(a, nil)},
-		{"app", newCmdTray(a)},
-		{"app", newCmdServe(a)},
-		{"app", newCmdAutostart(a, nil)},
-		{"app", newCmdDemo(a)},
+		{"signin", "setup", func() *cobra.Command { return newCmdSetup(f, nil) }},
+		{"signin", "login", func() *cobra.Command { return newCmdLogin(f, nil) }},
+		{"signin", "logout", func() *cobra.Command { return newCmdLogout(f, nil) }},
+		{"signin", "status", func() *cobra.Command { return newCmdStatus(f, nil) }},
+		{"use", "homeys", func() *cobra.Command { return newCmdHomeys(f, nil) }},
+		{"use", "use", func() *cobra.Command { return newCmdUse(f, nil) }},
+		{"use", "token", func() *cobra.Command { return newCmdToken(f, nil) }},
+		{"use", "devices", func() *cobra.Command { return newCmdDevices(f, nil) }},
+		{"use", "local", func() *cobra.Command { return newCmdLocal(f) }},
+		{"use", "api", func() *cobra.Command { return newCmdAPI(f, nil) }},
+		{"use", "run", func() *cobra.Command { return newCmdRun(f, nil) }},
+		{"use", "discover", func() *cobra.Command { return newCmdDiscover(f, nil) }},
+		{"app", "tray", func() *cobra.Command { return newCmdTray(f) }},
+		{"app", "serve", func() *cobra.Command { return newCmdServe(f) }},
+		{"app", "autostart", func() *cobra.Command { return newCmdAutostart(f, nil) }},
+		{"app", "demo", func() *cobra.Command { return newCmdDemo(f) }},
 	} {
-		c.cmd.GroupID = c.group
-		root.AddCommand(c.cmd)
+		// A run of one command builds only that one (start-up is most of what a warm `token`
+		// costs); help, completion and the docs get the whole tree.
+		if only != "" && c.name != only {
+			continue
+		}
+		cmd := c.build()
+		cmd.GroupID = c.group
+		root.AddCommand(cmd)
 	}
 	root.SetUsageTemplate(root.UsageTemplate() + `
 Environment: HOMEYTRAY_CLIENT_ID, HOMEYTRAY_CLIENT_SECRET, HOMEYTRAY_REDIRECT_URI, ATHOM_CLOUD_API_BASEURL, BROWSER.
 Exit codes: 0 ok, 1 error, 2 usage, 4 not signed in (run 'homeytray login').
 `)
 	return root
+}
+
+// onlyCommand is the one top-level command args run, when the rest of the tree is not needed
+// for it: a plain command name first (flags of the root come after it or not at all). Anything
+// else — help, completion, a flag first, an unknown word — gets the whole tree.
+func onlyCommand(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	switch args[0] {
+	case "setup", "login", "logout", "status", "homeys", "use", "token", "devices", "local",
+		"api", "run", "discover", "tray", "serve", "autostart":
+		return args[0]
+	}
+	return "" // "demo" builds a second tree of its own, which needs this one's commands
 }
 
 // noArgs refuses any positional argument with a usage error (exit 2).
@@ -183,20 +196,4 @@ func maxArgs(n int) cobra.PositionalArgs {
 		}
 		return usageErrorf("%s: unexpected argument %q", cmd.Name(), args[n])
 	}
-}
-
-// exit prints err (one or two lines: what happened, then what fixes it) and picks the exit code.
-func (a *app) exit(err error) int {
-	if err == nil {
-		return exitOK
-	}
-	msg, hint, code := explain(err, a.cmdPrefix())
-	if msg == "" {
-		return code
-	}
-	fmt.Fprintf(a.stderr, "homeytray: %s\n", msg)
-	if hint != "" {
-		fmt.Fprintln(a.stderr, hint)
-	}
-	return code
 }

@@ -1,20 +1,10 @@
 package cli
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"net"
-	"net/http"
-	"net/url"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
-	"syscall"
 	"testing"
 
-	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
 )
 
@@ -83,109 +73,5 @@ func TestDeviceRows(t *testing.T) {
 func TestShellQuote(t *testing.T) {
 	if got := shellQuote(`a'b`); got != `'a'\''b'` {
 		t.Errorf("shellQuote = %s", got)
-	}
-}
-
-func TestExplain(t *testing.T) {
-	for _, c := range []struct {
-		err  error
-		code int
-		want string
-	}{
-		{usageErrorf("token: bad"), exitUsage, "token: bad"},
-		{fmt.Errorf("x: %w", auth.ErrSignInGone), exitAuth, "no longer valid"},
-		{fmt.Errorf("x: %w", auth.ErrNotSignedIn), exitAuth, "not signed in"},
-		{errNotSetUp, exitAuth, "no Athom Web API client"},
-		{&ConfigError{Path: "/p/config.json", Err: errors.New("syntax error at byte 3")}, exitError, "/p/config.json"},
-		{fmt.Errorf("get: %w", &homey.APIError{Op: "GET /user/me", StatusCode: 502}), exitError, "GET /user/me"},
-		{errors.New("two\nlines"), exitError, "two"},
-		{errSilentAuth, exitAuth, ""},
-		{fmt.Errorf("fetch the account: GET /user/me: %w", &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}),
-			exitError, "fetch the account: GET /user/me: the connection was reset"},
-		{fmt.Errorf("x: refresh: %w", &url.Error{Op: "Post", URL: "http://h/oauth2/token", Err: context.DeadlineExceeded}),
-			exitError, "x: refresh: no answer in time"},
-	} {
-		msg, _, code := explain(c.err, "homeytray")
-		if code != c.code || !strings.Contains(msg, c.want) || strings.Contains(msg, "\n") {
-			t.Errorf("explain(%v) = %q, %d; want %d and %q", c.err, msg, code, c.code, c.want)
-		}
-	}
-}
-
-// tokenLimit is a 429 of the token endpoint as auth reports it (status and headers by method).
-type tokenLimit struct{ retryAfter string }
-
-func (e tokenLimit) Error() string   { return "token endpoint: 429 too_many_requests" }
-func (e tokenLimit) StatusCode() int { return 429 }
-func (e tokenLimit) RetryHeader() http.Header {
-	return http.Header{"Retry-After": {e.retryAfter}}
-}
-
-// TestExplainHints: the second line says what to do next, with the server's Retry-After, and
-// promises to keep a sign-in only when there is one.
-func TestExplainHints(t *testing.T) {
-	for _, c := range []struct {
-		err       error
-		msg, hint string
-	}{
-		{fmt.Errorf("list the devices of Home: %w", &homey.APIError{Op: "GET /api/manager/devices/device", StatusCode: 429}),
-			"the Homey is rate-limiting requests (GET /api/manager/devices/device: 429)", "Try again in a minute; the sign-in is kept."},
-		{fmt.Errorf("fetch the account: %w", &homey.APIError{Op: "GET /user/me", StatusCode: 429}),
-			"the Athom cloud is rate-limiting requests (GET /user/me: 429)", "Try again in a minute; the sign-in is kept."},
-		{fmt.Errorf("refresh: %w", tokenLimit{"30"}), "the Athom cloud is rate-limiting requests (POST /oauth2/token: 429)",
-			"Try again in 30 s; the sign-in is kept."},
-		{fmt.Errorf("refresh: %w", tokenLimit{"300"}), "", "Try again in 5 min; the sign-in is kept."},
-		{fmt.Errorf("%w: %w", errSigningIn, tokenLimit{"30"}), "", "Try again in 30 s."},
-		{fmt.Errorf("%w: %w", errSigningIn, auth.ErrBadAnswer), "sign in: token endpoint", "The server had a problem; try again in a moment."},
-		{fmt.Errorf("refresh: %w", auth.ErrBadAnswer), "", "The server had a problem; try again in a moment. The sign-in is kept."},
-	} {
-		msg, hint, code := explain(c.err, "homeytray")
-		if code != exitError || !strings.Contains(msg, c.msg) || hint != c.hint {
-			t.Errorf("explain(%v) = %q, %q, %d; want %q, %q, 1", c.err, msg, hint, code, c.msg, c.hint)
-		}
-	}
-}
-
-func TestConfigRoundTripAndCorrupt(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "sub", "config.json")
-	c, err := loadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.ClientID, c.SelectedHomey = "abc", "h1"
-	c.Homeys = []homey.Homey{{ID: "h1", Name: "Home"}, {ID: "h2", Name: "home"}}
-	if err := c.save(); err != nil {
-		t.Fatal(err)
-	}
-	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("config mode: %v %v", fi, err)
-	}
-	c2, err := loadConfig(path)
-	if err != nil || c2.ClientID != "abc" || len(c2.Homeys) != 2 {
-		t.Fatalf("reload: %v %+v", err, c2)
-	}
-	if _, err := c2.homey("HOME"); !errors.Is(err, errAmbiguousHomey) {
-		t.Errorf("two Homeys named home: %v", err)
-	}
-	if h, err := c2.homey("h2"); err != nil || h.Name != "home" {
-		t.Errorf("by id: %v", err)
-	}
-	if _, err := c2.homey("nope"); !errors.Is(err, errNoSuchHomey) {
-		t.Errorf("unknown: %v", err)
-	}
-	entries, _ := os.ReadDir(filepath.Dir(path))
-	if len(entries) != 1 {
-		t.Errorf("temp files left behind: %v", entries)
-	}
-	for _, bad := range []string{`{"client_id": 5}`, `{"client_id": "x"`, `{} {}`, "\x00"} {
-		if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		_, err := loadConfig(path)
-		var ce *ConfigError
-		if !errors.As(err, &ce) || !strings.Contains(err.Error(), path) || strings.Contains(err.Error(), "\n") {
-			t.Errorf("loadConfig(%q) = %v", bad, err)
-		}
 	}
 }

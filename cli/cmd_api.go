@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // apiOptions are the flags and argument of `api`.
@@ -25,7 +26,7 @@ type apiOptions struct {
 	include                    bool
 }
 
-func newCmdAPI(a *app, runF func(apiOptions) error) *cobra.Command {
+func newCmdAPI(f *Factory, runF func(apiOptions) error) *cobra.Command {
 	var o apiOptions
 	cmd := &cobra.Command{
 		Use:   "api [-X METHOD] PATH [flags]",
@@ -49,39 +50,39 @@ A POST or PATCH is never sent twice after a broken connection.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usageErrorf("api: one PATH required, e.g. %s api /api/manager/devices/device", a.cmdPrefix())
+				return usageErrorf("api: one PATH required, e.g. %s api /api/manager/devices/device", f.prog())
 			}
 			o.path = args[0]
 			if runF != nil {
 				return runF(o)
 			}
-			return apiRun(cmd.Context(), a, o)
+			return apiRun(cmd.Context(), f, o)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVarP(&o.method, "method", "X", "", "the HTTP `METHOD` (default GET, or POST with fields or --input)")
-	f.StringArrayVarP(&o.fields, "field", "F", nil, "a typed `key=value` field of the JSON body (see above)")
-	f.StringArrayVarP(&o.rawFields, "raw-field", "f", nil, "a string `key=value` field of the JSON body")
-	f.StringVar(&o.input, "input", "", "send the body of `FILE` as it is (- for stdin)")
-	f.StringVar(&o.homey, "homey", "", "the `NAME|ID` of another Homey than the selected one")
-	f.BoolVarP(&o.include, "include", "i", false, "print the status line and headers before the body")
-	_ = cmd.RegisterFlagCompletionFunc("homey", a.completeHomeys)
+	fl := cmd.Flags()
+	fl.StringVarP(&o.method, "method", "X", "", "the HTTP `METHOD` (default GET, or POST with fields or --input)")
+	fl.StringArrayVarP(&o.fields, "field", "F", nil, "a typed `key=value` field of the JSON body (see above)")
+	fl.StringArrayVarP(&o.rawFields, "raw-field", "f", nil, "a string `key=value` field of the JSON body")
+	fl.StringVar(&o.input, "input", "", "send the body of `FILE` as it is (- for stdin)")
+	fl.StringVar(&o.homey, "homey", "", "the `NAME|ID` of another Homey than the selected one")
+	fl.BoolVarP(&o.include, "include", "i", false, "print the status line and headers before the body")
+	_ = cmd.RegisterFlagCompletionFunc("homey", f.completeHomeys)
 	return cmd
 }
 
-func apiRun(ctx context.Context, a *app, o apiOptions) error {
-	rr, err := apiRequest(a, o)
+func apiRun(ctx context.Context, f *Factory, o apiOptions) error {
+	rr, err := apiRequest(f, o)
 	if err != nil {
 		return err
 	}
 	cctx, cancel := withTimeout(ctx)
 	defer cancel()
-	resp, who, err := a.homeySend(cctx, o.homey, rr)
+	resp, who, err := f.homeySend(cctx, o.homey, rr)
 	if resp == nil {
 		return err
 	}
 	if o.include {
-		fmt.Fprintf(a.stdout, "%s %s\n", resp.Proto, resp.Status)
+		fmt.Fprintf(f.IO.Out, "%s %s\n", resp.Proto, resp.Status)
 		keys := make([]string, 0, len(resp.Header))
 		for k := range resp.Header {
 			keys = append(keys, k)
@@ -89,13 +90,13 @@ func apiRun(ctx context.Context, a *app, o apiOptions) error {
 		sort.Strings(keys)
 		for _, k := range keys {
 			for _, v := range resp.Header[k] {
-				fmt.Fprintf(a.stdout, "%s: %s\n", k, oneLine(v))
+				fmt.Fprintf(f.IO.Out, "%s: %s\n", k, sanitize.Line(v, 0))
 			}
 		}
-		fmt.Fprintln(a.stdout)
+		fmt.Fprintln(f.IO.Out)
 	}
 	if resp.StatusCode < 400 || o.include {
-		writeBody(a.stdout, resp)
+		writeBody(f.IO.Out, resp)
 	}
 	if err := resp.Err(); err != nil && resp.StatusCode >= 400 {
 		return fmt.Errorf("%s answered %w", who, err)
@@ -106,7 +107,7 @@ func apiRun(ctx context.Context, a *app, o apiOptions) error {
 // writeBody prints an answer's body: indented JSON on a terminal, else the bytes as they came.
 func writeBody(w io.Writer, resp *homey.RawResponse) {
 	body := resp.Body
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) && strings.Contains(resp.Header.Get("Content-Type"), "json") {
+	if fl, ok := w.(*os.File); ok && term.IsTerminal(int(fl.Fd())) && strings.Contains(resp.Header.Get("Content-Type"), "json") {
 		var buf bytes.Buffer
 		if json.Indent(&buf, body, "", "  ") == nil {
 			body = buf.Bytes()
@@ -119,7 +120,7 @@ func writeBody(w io.Writer, resp *homey.RawResponse) {
 }
 
 // apiRequest builds the request of `api` from its flags (usage errors for what cannot be meant).
-func apiRequest(a *app, o apiOptions) (homey.RawRequest, error) {
+func apiRequest(f *Factory, o apiOptions) (homey.RawRequest, error) {
 	method := strings.ToUpper(o.method)
 	hasBody := len(o.fields)+len(o.rawFields) > 0 || o.input != ""
 	if method == "" {
@@ -130,13 +131,13 @@ func apiRequest(a *app, o apiOptions) (homey.RawRequest, error) {
 	}
 	rr := homey.RawRequest{Method: method, Path: apiPath(o.path)}
 	if strings.ContainsAny(method, " \t/") {
-		return rr, usageErrorf("api: -X %q is no HTTP method", oneLine(o.method))
+		return rr, usageErrorf("api: -X %q is no HTTP method", sanitize.Line(o.method, 0))
 	}
 	if o.input != "" && len(o.fields)+len(o.rawFields) > 0 {
 		return rr, usageErrorf("api: --input sends the body as it is: give fields (-F, -f) or --input, not both")
 	}
 	if o.input != "" {
-		b, err := readInput(a, o.input)
+		b, err := readInput(f, o.input)
 		if err != nil {
 			return rr, err
 		}
@@ -146,7 +147,7 @@ func apiRequest(a *app, o apiOptions) (homey.RawRequest, error) {
 	if !hasBody {
 		return rr, nil
 	}
-	body, err := buildFields(a, o.fields, o.rawFields)
+	body, err := buildFields(f, o.fields, o.rawFields)
 	if err != nil {
 		return rr, err
 	}
@@ -177,9 +178,9 @@ func apiPath(p string) string {
 	return "/api/manager/" + strings.TrimLeft(p, "/")
 }
 
-func readInput(a *app, name string) ([]byte, error) {
+func readInput(f *Factory, name string) ([]byte, error) {
 	if name == "-" {
-		b, err := io.ReadAll(io.LimitReader(a.stdin, 32<<20))
+		b, err := io.ReadAll(io.LimitReader(f.IO.In, 32<<20))
 		if err != nil {
 			return nil, fmt.Errorf("api: read stdin: %w", err)
 		}

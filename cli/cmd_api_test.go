@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/homey/emulator"
 )
 
 // signedIn is a user who ran setup and login against the emulator.
@@ -73,8 +73,8 @@ func TestCreateKeyWorksWithoutCloud(t *testing.T) {
 		t.Errorf("local list --json: %+v, %v", js, err)
 	}
 
-	u.srv.SetFault(homeytest.FaultCloud, homeytest.Fault{Kind: homeytest.Fault5xx})
-	u.srv.SetFault(homeytest.FaultRelay, homeytest.Fault{Kind: homeytest.Fault5xx})
+	u.srv.SetFault(emulator.FaultCloud, emulator.Fault{Kind: emulator.Fault5xx})
+	u.srv.SetFault(emulator.FaultRelay, emulator.Fault{Kind: emulator.Fault5xx})
 	u.srv.RevokeSessions()
 	u.srv.ResetCounts()
 	devices := u.must("", "devices", "--homey", "Home")
@@ -101,7 +101,7 @@ func TestCreateKeyWorksWithoutCloud(t *testing.T) {
 			t.Errorf("run saw %q", got)
 		}
 	}
-	if n := u.srv.CountVia(home.ID, homeytest.ViaRelay, "*"); n != 0 {
+	if n := u.srv.CountVia(home.ID, emulator.ViaRelay, "*"); n != 0 {
 		t.Errorf("%d requests went to the relay", n)
 	}
 	if n := u.srv.Count("POST /delegation/token") + u.srv.Count("GET /user/me") + u.srv.Count("POST /oauth2/token"); n != 0 {
@@ -136,12 +136,12 @@ func TestCreateKeyRefusals(t *testing.T) {
 	u.srv.SetOwner(home.ID, false)
 	refused(exitError, "only the owner of Home", "local", "add", "Home", "--create-key")
 	u.srv.SetOwner(home.ID, true)
-	if err := u.srv.SetVariant(cabin.ID, homeytest.Variant{APIVersion: 2}); err != nil {
+	if err := u.srv.SetVariant(cabin.ID, emulator.Variant{APIVersion: 2}); err != nil {
 		t.Fatal(err)
 	}
 	u.must("", "homeys")
 	refused(exitError, "Homey Pro 2019", "local", "add", "Cabin", "--create-key")
-	if err := u.srv.SetVariant(cabin.ID, homeytest.Variant{Platform: "cloud"}); err != nil {
+	if err := u.srv.SetVariant(cabin.ID, emulator.Variant{Platform: "cloud"}); err != nil {
 		t.Fatal(err)
 	}
 	u.must("", "homeys")
@@ -214,14 +214,14 @@ func TestAPI(t *testing.T) {
 	u.must("", "local", "remove", "Keyed")
 
 	u.srv.ResetCounts()
-	u.srv.SetFault("POST /api/manager/users/pat", homeytest.Fault{Kind: homeytest.FaultReset, Times: 1})
+	u.srv.SetFault("POST /api/manager/users/pat", emulator.Fault{Kind: emulator.FaultReset, Times: 1})
 	if _, _, code := u.run("", "api", "users/pat", "-f", "name=once", "-F", "scopes[]=homey"); code != exitError {
 		t.Errorf("api POST on a reset connection: exit %d, want 1", code)
 	}
 	if n := u.srv.Count("POST /api/manager/users/pat"); n != 1 {
 		t.Errorf("a POST whose connection broke was sent %d times, want 1", n)
 	}
-	u.srv.SetFault("GET /api/manager/zones/zone", homeytest.Fault{Kind: homeytest.FaultReset, Times: 1})
+	u.srv.SetFault("GET /api/manager/zones/zone", emulator.Fault{Kind: emulator.FaultReset, Times: 1})
 	u.must("", "api", "zones/zone")
 	if n := u.srv.Count("GET /api/manager/zones/zone"); n != 2 {
 		t.Errorf("a GET whose connection broke was sent %d times, want 2", n)
@@ -234,7 +234,7 @@ func TestAPI(t *testing.T) {
 }
 
 func TestAPIFields(t *testing.T) {
-	a := newApp(strings.NewReader("from stdin"), nil, nil, func(string) string { return "" })
+	a := quietFactory(strings.NewReader("from stdin"))
 	file := filepath.Join(t.TempDir(), "f.txt")
 	if err := os.WriteFile(file, []byte("file text"), 0o600); err != nil {
 		t.Fatal(err)

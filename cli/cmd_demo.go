@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/homeytray/homeytray/homey/homeytest"
-	"github.com/homeytray/homeytray/tray"
+	"github.com/homeytray/homeytray/homey/emulator"
+	"github.com/homeytray/homeytray/internal/ipc"
 )
 
 // demoRedirectURI is the demo's loopback callback: not the default port, so a demo never clashes
@@ -19,7 +19,7 @@ const demoRedirectURI = "http://localhost:47720/callback"
 // cmdDemo runs the built-in emulator of the Athom cloud and a Homey: `demo serve` standalone, or
 // the tray (`demo`) or a command (`demo COMMAND ...`) against it in-process, with their own config
 // folder and keychain namespace ("homeytray-demo"), so that nothing touches a real sign-in.
-func newCmdDemo(a *app) *cobra.Command {
+func newCmdDemo(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo [COMMAND ...]",
 		Short: "The tray (or a command) against the built-in emulator, no account needed",
@@ -37,7 +37,7 @@ token" in a terminal is answered by it.`,
 			if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
 				return cmd.Help()
 			}
-			return demoRun(cmd.Context(), a, args)
+			return demoRun(cmd.Context(), f, args)
 		},
 		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 			var names []cobra.Completion
@@ -49,32 +49,32 @@ token" in a terminal is answered by it.`,
 			return names, cobra.ShellCompDirectiveNoFileComp
 		},
 	}
-	cmd.AddCommand(newCmdDemoServe(a))
+	cmd.AddCommand(newCmdDemoServe(f))
 	return cmd
 }
 
-func demoRun(ctx context.Context, a *app, args []string) error {
-	if a.demo {
+func demoRun(ctx context.Context, f *Factory, args []string) error {
+	if f.profile.demo {
 		return usageErrorf("demo: already in the demo")
 	}
-	a.demo = true
-	if a.profile == "" {
-		a.profile = "demo"
-	} else {
-		a.profile += "-demo"
+	p := profile{name: "demo", demo: true}
+	if f.profile.name != "" {
+		p.name = f.profile.name + "-demo"
 	}
-	dir, err := a.configDir()
+	// The demo is a run of its own: its profile's files and keychain items, its emulator.
+	df := newFactory(f.IO, f.Version, f.Getenv, p)
+	dir, err := df.configDir()
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create the demo folder: %w", err)
 	}
-	redirect := a.getenv("HOMEYTRAY_REDIRECT_URI")
+	redirect := f.Getenv("HOMEYTRAY_REDIRECT_URI")
 	if redirect == "" {
 		redirect = demoRedirectURI
 	}
-	info, stop, err := a.demoEmulator(ctx, redirect, filepath.Join(dir, "emulator.json"))
+	info, stop, err := df.demoEmulator(ctx, redirect, filepath.Join(dir, "emulator.json"))
 	if err != nil {
 		return err
 	}
@@ -85,45 +85,45 @@ func demoRun(ctx context.Context, a *app, args []string) error {
 		"HOMEYTRAY_CLIENT_SECRET": info.ClientSecret,
 		"HOMEYTRAY_REDIRECT_URI":  info.RedirectURI,
 	}
-	outer := a.getenv
-	a.getenv = func(k string) string {
+	df = newFactory(f.IO, f.Version, func(k string) string {
 		if v, ok := env[k]; ok {
 			return v
 		}
-		return outer(k)
-	}
+		return f.Getenv(k)
+	}, p)
+	df.insecure = f.insecure
 	if len(args) == 0 {
-		return a.runTray(ctx)
+		return df.runTray(ctx)
 	}
 	if args[0] == "demo" || args[0] == "completion" || args[0] == "help" || args[0][0] == '-' {
 		return usageErrorf("demo: unknown command %q", args[0])
 	}
-	return a.execute(ctx, args)
+	return df.execute(ctx, args)
 }
 
 // demoEmulator starts the demo's emulator in this process, or, when a demo tray runs (and with
 // it an emulator on the demo's ports), joins that one.
-func (a *app) demoEmulator(ctx context.Context, redirect, stateFile string) (homeytest.Info, func(), error) {
-	if _, ok, _ := a.askTray(ctx, tray.Request{Op: "ping"}); ok {
-		info, err := homeytest.StateInfo(stateFile)
+func (f *Factory) demoEmulator(ctx context.Context, redirect, stateFile string) (emulator.Info, func(), error) {
+	if _, ok, _ := f.askTray(ctx, ipc.Request{Op: ipc.OpPing}); ok {
+		info, err := emulator.StateInfo(stateFile)
 		if err != nil {
 			return info, nil, fmt.Errorf("join the demo tray's emulator: %w", err)
 		}
 		return info, func() {}, nil
 	}
-	srv, err := homeytest.New(homeytest.Options{RedirectURI: redirect, StateFile: stateFile})
+	srv, err := emulator.New(emulator.Options{RedirectURI: redirect, StateFile: stateFile})
 	if err != nil {
-		return homeytest.Info{}, nil, fmt.Errorf("start the demo emulator: %w", err)
+		return emulator.Info{}, nil, fmt.Errorf("start the demo emulator: %w", err)
 	}
-	info := homeytest.Info{Cloud: srv.URL(), ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret(), RedirectURI: srv.RedirectURI()}
+	info := emulator.Info{Cloud: srv.URL(), ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret(), RedirectURI: srv.RedirectURI()}
 	return info, func() { srv.Close() }, nil
 }
 
 // newCmdDemoServe runs the emulator on its own, for other clients (Athom's official JS client
 // among them, pointed at it with ATHOM_CLOUD_API_BASEURL).
-func newCmdDemoServe(a *app) *cobra.Command {
+func newCmdDemoServe(f *Factory) *cobra.Command {
 	var (
-		o                                  homeytest.Options
+		o                                  emulator.Options
 		tokenBody, refreshError, noHomeyID string
 		variants                           []string
 	)
@@ -144,49 +144,49 @@ subscription-inactive, kinds joined by commas).`,
 			if err := demoTolerance(&o, noHomeyID, tokenBody, refreshError, variants); err != nil {
 				return err
 			}
-			return homeytest.Serve(cmd.Context(), o, a.stdout)
+			return emulator.Serve(cmd.Context(), o, f.IO.Out)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&o.Addr, "addr", "127.0.0.1:0", "the address to listen on (port 0: any free port)")
-	f.StringVar(&o.RedirectURI, "redirect-uri", "", "the redirect URI of the emulated client")
-	f.StringVar(&o.StateFile, "state-file", "", "keep the emulator's state in this file")
-	f.DurationVar(&o.AccessTokenTTL, "access-token-ttl", 0, "lifetime of access tokens (default 1h1m, as Athom's)")
-	f.DurationVar(&o.SessionTTL, "session-ttl", 0, "lifetime of Homey sessions (default 24h)")
-	f.DurationVar(&o.RefreshGrace, "refresh-grace", 0, "how long a rotated refresh token stays usable (0: strict rotation)")
-	f.StringVar(&noHomeyID, "no-homey-id", "", "answer without X-Homey-ID on the `LISTENER`s: relay, local, forwarded or all")
-	f.StringVar(&tokenBody, "token-body", "json", "how delegation and users/login send tokens: json, text (bare text/plain) or quoted")
-	f.StringVar(&refreshError, "refresh-error", "", "answer a dead refresh token with `STATUS:CODE` (default 400:invalid_grant)")
-	f.BoolVar(&o.ClientRefused, "client-refused", false, "refuse the client at the token endpoint (401 invalid_client)")
-	f.StringArrayVar(&variants, "homey-variant", nil, "make a Homey another kind: `NAME=KIND[,KIND]` (cloud, pro2019, v1, forwarded, invalid-serial, subscription-inactive)")
+	fl := cmd.Flags()
+	fl.StringVar(&o.Addr, "addr", "127.0.0.1:0", "the address to listen on (port 0: any free port)")
+	fl.StringVar(&o.RedirectURI, "redirect-uri", "", "the redirect URI of the emulated client")
+	fl.StringVar(&o.StateFile, "state-file", "", "keep the emulator's state in this file")
+	fl.DurationVar(&o.AccessTokenTTL, "access-token-ttl", 0, "lifetime of access tokens (default 1h1m, as Athom's)")
+	fl.DurationVar(&o.SessionTTL, "session-ttl", 0, "lifetime of Homey sessions (default 24h)")
+	fl.DurationVar(&o.RefreshGrace, "refresh-grace", 0, "how long a rotated refresh token stays usable (0: strict rotation)")
+	fl.StringVar(&noHomeyID, "no-homey-id", "", "answer without X-Homey-ID on the `LISTENER`s: relay, local, forwarded or all")
+	fl.StringVar(&tokenBody, "token-body", "json", "how delegation and users/login send tokens: json, text (bare text/plain) or quoted")
+	fl.StringVar(&refreshError, "refresh-error", "", "answer a dead refresh token with `STATUS:CODE` (default 400:invalid_grant)")
+	fl.BoolVar(&o.ClientRefused, "client-refused", false, "refuse the client at the token endpoint (401 invalid_client)")
+	fl.StringArrayVar(&variants, "homey-variant", nil, "make a Homey another kind: `NAME=KIND[,KIND]` (cloud, pro2019, v1, forwarded, invalid-serial, subscription-inactive)")
 	return cmd
 }
 
 // demoTolerance reads the tolerance flags of `demo serve` into o; a bad value is a usage error.
-func demoTolerance(o *homeytest.Options, noHomeyID, tokenBody, refreshError string, variants []string) error {
+func demoTolerance(o *emulator.Options, noHomeyID, tokenBody, refreshError string, variants []string) error {
 	switch noHomeyID {
-	case "", homeytest.ViaRelay, homeytest.ViaLocal, homeytest.ViaForwarded, homeytest.ViaAll:
+	case "", emulator.ViaRelay, emulator.ViaLocal, emulator.ViaForwarded, emulator.ViaAll:
 		o.NoHomeyID = noHomeyID
 	default:
 		return usageErrorf("demo serve: --no-homey-id %q: say relay, local, forwarded or all", noHomeyID)
 	}
-	b, err := homeytest.ParseTokenBody(tokenBody)
+	b, err := emulator.ParseTokenBody(tokenBody)
 	if err != nil {
 		return usageErrorf("demo serve: --%v", err)
 	}
 	o.TokenBody = b
 	if refreshError != "" {
-		if o.RefreshErrorStatus, o.RefreshErrorCode, err = homeytest.ParseRefreshError(refreshError); err != nil {
+		if o.RefreshErrorStatus, o.RefreshErrorCode, err = emulator.ParseRefreshError(refreshError); err != nil {
 			return usageErrorf("demo serve: --%v", err)
 		}
 	}
 	for _, v := range variants {
-		name, variant, err := homeytest.ParseVariant(v)
+		name, variant, err := emulator.ParseVariant(v)
 		if err != nil {
 			return usageErrorf("demo serve: --%v", err)
 		}
 		if o.Variants == nil {
-			o.Variants = map[string]homeytest.Variant{}
+			o.Variants = map[string]emulator.Variant{}
 		}
 		o.Variants[name] = variant
 	}

@@ -10,10 +10,10 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/homeytray/homeytray/homey"
-	"github.com/homeytray/homeytray/tray"
+	"github.com/homeytray/homeytray/internal/ipc"
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // devicesOptions are the flags of `devices`.
@@ -22,7 +22,7 @@ type devicesOptions struct {
 	asJSON bool
 }
 
-func newCmdDevices(a *app, runF func(devicesOptions) error) *cobra.Command {
+func newCmdDevices(f *Factory, runF func(devicesOptions) error) *cobra.Command {
 	var o devicesOptions
 	cmd := &cobra.Command{
 		Use:   "devices [flags]",
@@ -34,18 +34,18 @@ values. --json prints the Homey's own device objects.`,
 			if runF != nil {
 				return runF(o)
 			}
-			return devicesRun(cmd.Context(), a, o)
+			return devicesRun(cmd.Context(), f, o)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&o.homey, "homey", "", "the `NAME|ID` of another Homey than the selected one")
-	f.BoolVar(&o.asJSON, "json", false, "print the Homey's device objects as JSON")
-	_ = cmd.RegisterFlagCompletionFunc("homey", a.completeHomeys)
+	fl := cmd.Flags()
+	fl.StringVar(&o.homey, "homey", "", "the `NAME|ID` of another Homey than the selected one")
+	fl.BoolVar(&o.asJSON, "json", false, "print the Homey's device objects as JSON")
+	_ = cmd.RegisterFlagCompletionFunc("homey", f.completeHomeys)
 	return cmd
 }
 
-func devicesRun(ctx context.Context, a *app, o devicesOptions) error {
-	if ans, ok, err := a.askTray(ctx, tray.Request{Op: "devices", Homey: o.homey}); ok {
+func devicesRun(ctx context.Context, f *Factory, o devicesOptions) error {
+	if ans, ok, err := f.askTray(ctx, ipc.Request{Op: ipc.OpDevices, Homey: o.homey}); ok {
 		if err != nil {
 			return err
 		}
@@ -53,62 +53,36 @@ func devicesRun(ctx context.Context, a *app, o devicesOptions) error {
 		if err != nil {
 			return err
 		}
-		return showDevices(a, devices, zones, o.asJSON)
+		return showDevices(f, devices, zones, o.asJSON)
 	}
 	cctx, cancel := withTimeout(ctx)
 	defer cancel()
-	devices, zones, err := a.homeyDevices(cctx, o.homey, !o.asJSON)
+	devices, zones, err := f.devices(cctx, o.homey, !o.asJSON)
 	if err != nil {
 		return err
 	}
-	return showDevices(a, devices, zones, o.asJSON)
+	return showDevices(f, devices, zones, o.asJSON)
 }
 
 // showDevices prints the table, or with asJSON the Homey's own objects keyed by id.
-func showDevices(a *app, devices map[string]homey.Device, zones map[string]homey.Zone, asJSON bool) error {
+func showDevices(f *Factory, devices map[string]homey.Device, zones map[string]homey.Zone, asJSON bool) error {
 	if asJSON {
 		raw := make(map[string]json.RawMessage, len(devices))
 		for id, d := range devices {
 			raw[id] = d.Raw
 		}
-		return writeJSON(a, raw)
+		return writeJSON(f, raw)
 	}
-	return printDevices(a, devices, zones)
+	return printDevices(f, devices, zones)
 }
 
-// fetchDevices lists a Homey's devices (and zones, for the table), signing in to the Homey again
-// once if it says 401.
-func fetchDevices(ctx context.Context, h homey.Homey, bs *homey.Bearers, withZones bool) (map[string]homey.Device, map[string]homey.Zone, error) {
-	var devices map[string]homey.Device
-	var zones map[string]homey.Zone
-	err := bs.Do(ctx, h, func(ctx context.Context, c *homey.Client, bearer string) error {
-		// Both at once: through Athom's relay each call is a round trip of its own (~40 ms and more).
-		g, ctx := errgroup.WithContext(ctx)
-		g.Go(func() (err error) {
-			devices, err = c.Devices(ctx, bearer)
-			return err
-		})
-		if withZones {
-			g.Go(func() (err error) {
-				zones, err = c.Zones(ctx, bearer)
-				return err
-			})
-		}
-		return g.Wait()
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("list the devices of %s: %w", h.Name, err)
-	}
-	return devices, zones, nil
-}
-
-func printDevices(a *app, devices map[string]homey.Device, zones map[string]homey.Zone) error {
+func printDevices(f *Factory, devices map[string]homey.Device, zones map[string]homey.Zone) error {
 	rows := deviceRows(devices, zones)
 	if len(rows) == 0 {
-		fmt.Fprintln(a.stdout, "This Homey has no devices.")
+		fmt.Fprintln(f.IO.Out, "This Homey has no devices.")
 		return nil
 	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tZONE\tCLASS\tVALUES")
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r[0], r[1], r[2], r[3])
@@ -124,7 +98,7 @@ func deviceRows(devices map[string]homey.Device, zones map[string]homey.Zone) []
 		if z, ok := zones[d.Zone]; ok && z.Name != "" {
 			zone = z.Name
 		}
-		rows = append(rows, [4]string{oneLine(d.Name), oneLine(dash(zone)), dash(d.Class), capabilityValues(d)})
+		rows = append(rows, [4]string{sanitize.Line(d.Name, 0), sanitize.Line(dash(zone), 0), dash(d.Class), capabilityValues(d)})
 	}
 	sort.Slice(rows, func(i, j int) bool {
 		if rows[i][1] != rows[j][1] {
@@ -150,7 +124,7 @@ func capabilityValues(d homey.Device) string {
 		}
 		parts = append(parts, id+"="+v)
 	}
-	return oneLine(strings.Join(parts, " "))
+	return sanitize.Line(strings.Join(parts, " "), 0)
 }
 
 func formatValue(v any) string {

@@ -14,7 +14,10 @@ import (
 
 	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/config"
+	"github.com/homeytray/homeytray/internal/failure"
 	"github.com/homeytray/homeytray/internal/fsutil"
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // loginOptions are the flags of `login`.
@@ -22,7 +25,7 @@ type loginOptions struct {
 	noBrowser, pat bool
 }
 
-func newCmdLogin(a *app, runF func(loginOptions) error) *cobra.Command {
+func newCmdLogin(f *Factory, runF func(loginOptions) error) *cobra.Command {
 	var o loginOptions
 	cmd := &cobra.Command{
 		Use:   "login [flags]",
@@ -35,44 +38,44 @@ terminal, pasting the code or the whole redirected address also works.`,
 			if runF != nil {
 				return runF(o)
 			}
-			return loginRun(cmd.Context(), a, o)
+			return loginRun(cmd.Context(), f, o)
 		},
 	}
-	f := cmd.Flags()
-	f.BoolVar(&o.noBrowser, "no-browser", false, "only print the sign-in address; open no browser")
-	f.BoolVar(&o.pat, "pat", false, "sign in with an Athom personal access token read from stdin (no refresh)")
+	fl := cmd.Flags()
+	fl.BoolVar(&o.noBrowser, "no-browser", false, "only print the sign-in address; open no browser")
+	fl.BoolVar(&o.pat, "pat", false, "sign in with an Athom personal access token read from stdin (no refresh)")
 	return cmd
 }
 
-func loginRun(ctx context.Context, a *app, o loginOptions) error {
+func loginRun(ctx context.Context, f *Factory, o loginOptions) error {
 	// The race waits for the first command that needs a Homey: its ping then both picks the
 	// route and proves the address before a bearer goes there (one ping, not one here and one
 	// again in that process).
-	a.lazyRoutes = true
+	f.lazyRoutes = true
 	if o.pat {
-		return a.loginPAT(ctx)
+		return f.loginPAT(ctx)
 	}
 	var paste io.Reader
-	if a.stdinTerminal() {
-		paste = a.stdin
+	if f.StdinTerminal() {
+		paste = f.IO.In
 	}
-	if err := a.login(ctx, !o.noBrowser, paste); err != nil {
+	if err := f.login(ctx, !o.noBrowser, paste); err != nil {
 		return err
 	}
-	a.tellTray(ctx)
+	f.tellTray(ctx)
 	return nil
 }
 
 // prepareLogin checks what a browser sign-in needs before any browser opens: a client, a usable
 // redirect URI, and a working keychain (an authorization code is single-use: tokens must never
 // exist with nowhere to keep them).
-func (a *app) prepareLogin(browser bool, paste io.Reader) (*auth.Session, *auth.Login, error) {
-	s, err := a.athom()
+func (f *Factory) prepareLogin(browser bool, paste io.Reader) (*auth.Session, *auth.Login, error) {
+	s, err := f.Session()
 	if err != nil {
 		return nil, nil, err
 	}
 	if s.Config.ClientID == "" || s.Config.ClientSecret == "" {
-		return nil, nil, errNotSetUp
+		return nil, nil, failure.ErrNotSetUp
 	}
 	if err := checkRedirectURI(s.Config.RedirectURL); err != nil {
 		return nil, nil, usageErrorf("login: redirect URI %s: %v", s.Config.RedirectURL, err)
@@ -82,16 +85,16 @@ func (a *app) prepareLogin(browser bool, paste io.Reader) (*auth.Session, *auth.
 			return nil, nil, err
 		}
 	}
-	l := &auth.Login{Config: &s.Config, Out: a.stderr, Paste: paste}
+	l := &auth.Login{Config: &s.Config, Out: f.IO.Err, Paste: paste}
 	if browser {
-		l.Open = a.opener
+		l.Open = f.Browser
 	}
 	return s, l, nil
 }
 
 // login runs the browser sign-in (shared by `login` and the tray's "Log in…").
-func (a *app) login(ctx context.Context, browser bool, paste io.Reader) error {
-	s, l, err := a.prepareLogin(browser, paste)
+func (f *Factory) login(ctx context.Context, browser bool, paste io.Reader) error {
+	s, l, err := f.prepareLogin(browser, paste)
 	if err != nil {
 		return err
 	}
@@ -99,21 +102,21 @@ func (a *app) login(ctx context.Context, browser bool, paste io.Reader) error {
 	if err != nil {
 		return err
 	}
-	return a.finishLogin(ctx, s, code)
+	return f.finishLogin(ctx, s, code)
 }
 
-func (a *app) finishLogin(ctx context.Context, s *auth.Session, code string) error {
+func (f *Factory) finishLogin(ctx context.Context, s *auth.Session, code string) error {
 	cctx, cancel := withTimeout(ctx)
 	defer cancel()
 	if _, err := s.Exchange(cctx, code); err != nil {
-		return fmt.Errorf("%w: %w", errSigningIn, err)
+		return fmt.Errorf("%w: %w", failure.ErrSigningIn, err)
 	}
-	return a.afterLogin(cctx)
+	return f.afterLogin(cctx)
 }
 
 // loginPAT signs in with an Athom personal access token: checked with /user/me before it is kept.
-func (a *app) loginPAT(ctx context.Context) error {
-	tok, err := a.readSecret("Personal access token: ")
+func (f *Factory) loginPAT(ctx context.Context) error {
+	tok, err := f.readSecret("Personal access token: ")
 	if err != nil {
 		return err
 	}
@@ -122,7 +125,7 @@ func (a *app) loginPAT(ctx context.Context) error {
 	}
 	cctx, cancel := withTimeout(ctx)
 	defer cancel()
-	probe := &homey.Cloud{BaseURL: a.cloudURL(), HTTP: a.httpc,
+	probe := &homey.Cloud{BaseURL: f.cloudURL(), HTTP: f.http,
 		Tokens: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: tok, TokenType: "Bearer"})}
 	if _, err := probe.Me(cctx); err != nil {
 		if homey.IsUnauthorized(err) {
@@ -134,43 +137,51 @@ func (a *app) loginPAT(ctx context.Context) error {
 	// to any Homey, and keeping it would only fail later. (The JWT is not kept.)
 	if _, err := probe.DelegationToken(cctx); err != nil {
 		if st := homey.StatusOf(err); st >= 400 && st < 500 && st != http.StatusTooManyRequests {
-			return fmt.Errorf("%w (Athom refused it at the delegation step: %d)", errPATNoHomeys, st)
+			return fmt.Errorf("%w (Athom refused it at the delegation step: %d)", failure.ErrPATNoHomeys, st)
 		}
 		return fmt.Errorf("check the token: %w", err)
 	}
-	s, err := a.athom()
+	s, err := f.Session()
 	if err != nil {
 		return err
 	}
 	if err := s.SaveStatic(tok); err != nil {
 		return fmt.Errorf("store the token: %w", err)
 	}
-	return a.afterLogin(cctx)
+	return f.afterLogin(cctx)
 }
 
 // afterLogin drops bearers of any earlier sign-in, fetches the account and says who is signed in.
-func (a *app) afterLogin(ctx context.Context) error {
-	c, err := a.config()
+func (f *Factory) afterLogin(ctx context.Context) error {
+	c, err := f.load()
 	if err != nil {
 		return err
 	}
-	if err := a.dropBearers(c); err != nil {
+	if err := f.dropBearers(c); err != nil {
 		return err
 	}
-	c.LastRefreshError, c.LastRefreshErrAt = "", time.Time{}
-	if err := a.refreshHomeys(ctx); err != nil {
+	if err := f.updateCache(ctx, func(c *config.Cache) error {
+		c.LastRefreshError, c.LastRefreshErrAt = "", time.Time{}
+		return nil
+	}); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "Signed in as %s", c.User.Name)
+	if err := f.refreshHomeys(ctx); err != nil {
+		return err
+	}
+	if c, err = f.load(); err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.Out, "Signed in as %s", sanitize.Line(c.User.Name, 0))
 	if c.User.Email != "" {
-		fmt.Fprintf(a.stdout, " <%s>", c.User.Email)
+		fmt.Fprintf(f.IO.Out, " <%s>", sanitize.Line(c.User.Email, 0))
 	}
-	fmt.Fprintln(a.stdout, ".")
-	return a.printHomeys(c)
+	fmt.Fprintln(f.IO.Out, ".")
+	return f.printHomeys(c)
 }
 
-func (a *app) dropBearers(c *Config) error {
-	store, err := a.secrets()
+func (f *Factory) dropBearers(c *config.Snapshot) error {
+	store, err := f.Secrets()
 	if err != nil {
 		return err
 	}
@@ -187,7 +198,7 @@ type logoutOptions struct {
 	all bool
 }
 
-func newCmdLogout(a *app, runF func(logoutOptions) error) *cobra.Command {
+func newCmdLogout(f *Factory, runF func(logoutOptions) error) *cobra.Command {
 	var o logoutOptions
 	cmd := &cobra.Command{
 		Use:   "logout [flags]",
@@ -197,40 +208,40 @@ func newCmdLogout(a *app, runF func(logoutOptions) error) *cobra.Command {
 			if runF != nil {
 				return runF(o)
 			}
-			return logoutRun(cmd.Context(), a, o)
+			return logoutRun(cmd.Context(), f, o)
 		},
 	}
 	cmd.Flags().BoolVar(&o.all, "all", false, "also remove the config and the API keys of local Homeys")
 	return cmd
 }
 
-func logoutRun(ctx context.Context, a *app, o logoutOptions) error {
-	store, err := a.logout(o.all)
+func logoutRun(ctx context.Context, f *Factory, o logoutOptions) error {
+	store, err := f.logout(ctx, o.all)
 	if err != nil {
 		return err
 	}
-	a.tellTray(ctx)
+	f.tellTray(ctx)
 	if o.all {
-		fmt.Fprintf(a.stdout, "Signed out; deleted the secrets in %s and the config.\n", store)
+		fmt.Fprintf(f.IO.Out, "Signed out; deleted the secrets in %s and the config.\n", store)
 		return nil
 	}
-	fmt.Fprintf(a.stdout, "Signed out; deleted the secrets in %s. The config stays (logout --all removes it).\nTo sign in again: %s setup, then %s login\n",
-		store, a.cmdPrefix(), a.cmdPrefix())
+	fmt.Fprintf(f.IO.Out, "Signed out; deleted the secrets in %s. The config stays (logout --all removes it).\nTo sign in again: %s setup, then %s login\n",
+		store, f.prog(), f.prog())
 	return nil
 }
 
 // logout deletes every secret this app stored (and with all, the config too); it returns the
 // name of the secret store.
-func (a *app) logout(all bool) (string, error) {
-	c, err := a.config()
+func (f *Factory) logout(ctx context.Context, all bool) (string, error) {
+	c, err := f.load()
 	if err != nil {
 		return "", err
 	}
-	store, err := a.secrets()
+	store, err := f.Secrets()
 	if err != nil {
 		return "", err
 	}
-	if err := a.dropBearers(c); err != nil {
+	if err := f.dropBearers(c); err != nil {
 		return "", err
 	}
 	for _, k := range []string{auth.TokenKey, keyClientSecret} {
@@ -238,10 +249,12 @@ func (a *app) logout(all bool) (string, error) {
 			return "", fmt.Errorf("delete a secret: %w", err)
 		}
 	}
-	a.session = nil // its memory holds the token just deleted
+	f.session.renew() // its memory holds the token just deleted
 	if !all {
-		c.User, c.LastRefreshError, c.LastRefreshErrAt = nil, "", time.Time{}
-		return store.Name(), c.save()
+		return store.Name(), f.updateCache(ctx, func(c *config.Cache) error {
+			c.User, c.LastRefreshError, c.LastRefreshErrAt = nil, "", time.Time{}
+			return nil
+		})
 	}
 	// --all forgets the API-key Homeys too: with the config gone nothing would point at their keys.
 	for _, l := range c.LocalHomeys {
@@ -249,15 +262,16 @@ func (a *app) logout(all bool) (string, error) {
 			return "", fmt.Errorf("delete the API key of %s: %w", l.Name, err)
 		}
 	}
-	dir, err := a.configDir()
+	dir, err := f.configDir()
 	if err != nil {
 		return "", err
 	}
-	for _, f := range []string{"config.json", "secrets.json"} {
-		if err := fsutil.RemoveFile(filepath.Join(dir, f)); err != nil {
-			return "", fmt.Errorf("remove %s: %w", f, err)
-		}
+	if err := fsutil.RemoveFile(filepath.Join(dir, "secrets.json")); err != nil {
+		return "", fmt.Errorf("remove secrets.json: %w", err)
 	}
-	a.cfg = nil
-	return store.Name(), nil
+	cs, err := f.Config()
+	if err != nil {
+		return "", err
+	}
+	return store.Name(), cs.Remove()
 }

@@ -11,7 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/homeytray/homeytray/tray"
+	"github.com/homeytray/homeytray/internal/ipc"
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // Exit codes of `run` when COMMAND does not run at all, as env(1), nice(1) and timeout(1) have
@@ -27,7 +28,7 @@ type runOptions struct {
 	argv  []string
 }
 
-func newCmdRun(a *app, runF func(runOptions) error) *cobra.Command {
+func newCmdRun(f *Factory, runF func(runOptions) error) *cobra.Command {
 	var o runOptions
 	cmd := &cobra.Command{
 		Use:   "run [--homey NAME|ID] -- COMMAND [ARGS...]",
@@ -46,30 +47,30 @@ launcher.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return usageErrorf("run: a COMMAND is required, e.g. %s run -- env", a.cmdPrefix())
+				return usageErrorf("run: a COMMAND is required, e.g. %s run -- env", f.prog())
 			}
 			o.argv = args
 			if runF != nil {
 				return runF(o)
 			}
-			return runRun(cmd.Context(), a, o)
+			return runRun(cmd.Context(), f, o)
 		},
 	}
 	cmd.Flags().SetInterspersed(false) // flags after COMMAND are COMMAND's
 	cmd.Flags().StringVar(&o.homey, "homey", "", "the `NAME|ID` of another Homey than the selected one")
-	_ = cmd.RegisterFlagCompletionFunc("homey", a.completeHomeys)
+	_ = cmd.RegisterFlagCompletionFunc("homey", f.completeHomeys)
 	return cmd
 }
 
-func runRun(ctx context.Context, a *app, o runOptions) error {
-	tok, err := runToken(ctx, a, o.homey)
+func runRun(ctx context.Context, f *Factory, o runOptions) error {
+	tok, err := runToken(ctx, f, o.homey)
 	if err != nil {
 		return err
 	}
 	cmd := exec.Command(o.argv[0], o.argv[1:]...)
 	cmd.Env = append(withoutHomeyVars(os.Environ()),
 		"HOMEY_TOKEN="+tok.Token, "HOMEY_URL="+tok.BaseURL, "HOMEY_ID="+tok.HomeyID)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = a.stdin, a.stdout, a.stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = f.IO.In, f.IO.Out, f.IO.Err
 	// Signals that arrive from here on go to the command; before Start they would be lost.
 	stop := forwardSignals()
 	defer stop(nil)
@@ -85,12 +86,12 @@ func runRun(ctx context.Context, a *app, o runOptions) error {
 	case errors.As(err, &ee):
 		return &exitCodeError{exitStatus(ee.ProcessState)}
 	}
-	return fmt.Errorf("run %s: %w", oneLine(o.argv[0]), err)
+	return fmt.Errorf("run %s: %w", sanitize.Line(o.argv[0], 0), err)
 }
 
 // runToken is the token of `run`: from a running tray, else from the keychain (as `token`).
-func runToken(ctx context.Context, a *app, nameOrID string) (tokenOut, error) {
-	if ans, ok, err := a.askTray(ctx, tray.Request{Op: "token", Homey: nameOrID}); ok {
+func runToken(ctx context.Context, f *Factory, nameOrID string) (tokenOut, error) {
+	if ans, ok, err := f.askTray(ctx, ipc.Request{Op: ipc.OpToken, Homey: nameOrID}); ok {
 		if err != nil {
 			return tokenOut{}, err
 		}
@@ -98,7 +99,7 @@ func runToken(ctx context.Context, a *app, nameOrID string) (tokenOut, error) {
 	}
 	cctx, cancel := withTimeout(ctx)
 	defer cancel()
-	b, err := a.homeyBearer(cctx, nameOrID)
+	b, err := f.bearer(cctx, nameOrID)
 	if err != nil {
 		return tokenOut{}, err
 	}
@@ -139,5 +140,5 @@ func startError(name string, err error) error {
 	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
 		code = exitNotFound
 	}
-	return &runStartError{name: oneLine(name), code: code, err: err}
+	return &runStartError{name: sanitize.Line(name, 0), code: code, err: err}
 }

@@ -7,10 +7,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/homeytray/homeytray/tray"
+	"github.com/homeytray/homeytray/agent"
+	"github.com/homeytray/homeytray/internal/ipc"
 )
 
-func newCmdServe(a *app) *cobra.Command {
+func newCmdServe(f *Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
 		Short: "Keep the sign-in fresh and answer scripts, with no tray icon",
@@ -22,28 +23,28 @@ systemctl --user enable --now homeytray.`,
 		Example: `  homeytray serve
   systemctl --user enable --now homeytray`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.runServe(cmd.Context()) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return f.runServe(cmd.Context()) },
 	}
 }
 
-// runServe is runTray without the icon (tray.Headless): the same core, refresh margin and
+// runServe is runTray without the icon (agent.Serve): the same core, refresh margin and
 // in-memory bearers (background).
-func (a *app) runServe(ctx context.Context) error {
-	if _, err := a.config(); err != nil {
+func (f *Factory) runServe(ctx context.Context) error {
+	if _, err := f.load(); err != nil {
 		return err
 	}
-	sock, err := tray.SocketPath(a.appName())
+	sock, err := ipc.SocketPath(f.profile.appName())
 	if err != nil {
 		return err
 	}
-	err = tray.Headless(ctx, a.background(sock))
+	err = agent.Serve(ctx, f.background(), sock, f.logf)
 	switch {
-	case errors.Is(err, tray.ErrAlreadyRunning):
-		fmt.Fprintln(a.stderr, "homeytray: the tray (or serve) is already running.")
+	case errors.Is(err, ipc.ErrAlreadyRunning):
+		fmt.Fprintln(f.IO.Err, "homeytray: the tray (or serve) is already running.")
 		return nil
 	case err != nil:
 		return err
 	}
-	fmt.Fprintln(a.stderr, "homeytray: stopped")
+	fmt.Fprintln(f.IO.Err, "homeytray: stopped")
 	return nil
 }

@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/homeytray/homeytray/internal/config"
 )
 
 // setupOptions are the flags of `setup`.
@@ -14,7 +17,7 @@ type setupOptions struct {
 	clientID, redirectURI string
 }
 
-func newCmdSetup(a *app, runF func(setupOptions) error) *cobra.Command {
+func newCmdSetup(f *Factory, runF func(setupOptions) error) *cobra.Command {
 	var o setupOptions
 	cmd := &cobra.Command{
 		Use:   "setup [flags]",
@@ -28,16 +31,16 @@ flag), goes to the keychain.`,
 			if runF != nil {
 				return runF(o)
 			}
-			return setupRun(a, o)
+			return setupRun(f, o)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&o.clientID, "client-id", "", "the client ID of your Athom Web API client")
-	f.StringVar(&o.redirectURI, "redirect-uri", defaultRedirectURI, "the redirect URI registered with the client (a loopback http URL with a port)")
+	fl := cmd.Flags()
+	fl.StringVar(&o.clientID, "client-id", "", "the client ID of your Athom Web API client")
+	fl.StringVar(&o.redirectURI, "redirect-uri", defaultRedirectURI, "the redirect URI registered with the client (a loopback http URL with a port)")
 	return cmd
 }
 
-func setupRun(a *app, o setupOptions) error {
+func setupRun(f *Factory, o setupOptions) error {
 	o.clientID = strings.TrimSpace(o.clientID)
 	if o.clientID == "" || strings.ContainsAny(o.clientID, " \t/?#&") {
 		return usageErrorf("setup: --client-id is required: the client ID of your Athom Web API client")
@@ -45,31 +48,31 @@ func setupRun(a *app, o setupOptions) error {
 	if err := checkRedirectURI(o.redirectURI); err != nil {
 		return usageErrorf("setup: --redirect-uri: %v", err)
 	}
-	c, err := a.config()
-	if err != nil {
-		return err
-	}
-	secret, err := a.readSecret("Client secret: ")
+	secret, err := f.readSecret("Client secret: ")
 	if err != nil {
 		return err
 	}
 	if secret == "" {
 		return usageErrorf("setup: no client secret on stdin: pipe it in or type it at the prompt")
 	}
-	store, err := a.secrets()
+	store, err := f.Secrets()
 	if err != nil {
 		return err
 	}
 	if err := store.Set(keyClientSecret, secret); err != nil {
 		return fmt.Errorf("store the client secret: %w", err)
 	}
-	c.ClientID, c.RedirectURI = o.clientID, o.redirectURI
-	c.InsecureFileStore = c.InsecureFileStore || a.insecure
-	if err := c.save(); err != nil {
+	err = f.updateSettings(context.Background(), func(s *config.Settings) error {
+		s.ClientID, s.RedirectURI = o.clientID, o.redirectURI
+		s.InsecureFileStore = s.InsecureFileStore || f.insecure
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "Saved client %s (redirect URI %s); the secret is in %s.\nNext: %s login\n",
-		o.clientID, o.redirectURI, store.Name(), a.cmdPrefix())
+	f.session.renew() // the next sign-in uses this client
+	fmt.Fprintf(f.IO.Out, "Saved client %s (redirect URI %s); the secret is in %s.\nNext: %s login\n",
+		o.clientID, o.redirectURI, store.Name(), f.prog())
 	return nil
 }
 

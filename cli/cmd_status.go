@@ -9,20 +9,22 @@ import (
 
 	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/config"
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // statusReport is what `status --json` prints. It names tokens and their lifetimes, never their values.
 type statusReport struct {
-	SignedIn          bool        `json:"signed_in"`
-	SignIn            string      `json:"sign_in"` // "oauth", "personal access token" or "none"
-	User              *CachedUser `json:"user,omitempty"`
-	ClientID          string      `json:"client_id,omitempty"`
-	CloudURL          string      `json:"cloud_url"`
-	SecretStore       string      `json:"secret_store"`
-	InsecureFileStore bool        `json:"insecure_file_store"`
-	SecretStoreError  string      `json:"secret_store_error,omitempty"`
-	AccessTokenExpiry *time.Time  `json:"access_token_expires_at,omitempty"`
-	SelectedHomey     *homeyRef   `json:"selected_homey,omitempty"`
+	SignedIn          bool         `json:"signed_in"`
+	SignIn            string       `json:"sign_in"` // "oauth", "personal access token" or "none"
+	User              *config.User `json:"user,omitempty"`
+	ClientID          string       `json:"client_id,omitempty"`
+	CloudURL          string       `json:"cloud_url"`
+	SecretStore       string       `json:"secret_store"`
+	InsecureFileStore bool         `json:"insecure_file_store"`
+	SecretStoreError  string       `json:"secret_store_error,omitempty"`
+	AccessTokenExpiry *time.Time   `json:"access_token_expires_at,omitempty"`
+	SelectedHomey     *homeyRef    `json:"selected_homey,omitempty"`
 	// SelectedAccess is how the selected Homey is reached: "api_key" (no cloud, no expiry) or "athom".
 	SelectedAccess   string         `json:"selected_access,omitempty"`
 	LocalHomeys      []localStatus  `json:"local_homeys"`
@@ -52,7 +54,7 @@ type bearerStatus struct {
 	TrustedUntil time.Time `json:"trusted_until"`
 }
 
-func newCmdStatus(a *app, runF func(asJSON bool) error) *cobra.Command {
+func newCmdStatus(f *Factory, runF func(asJSON bool) error) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "status [flags]",
@@ -64,22 +66,22 @@ expiry of each cached token and the last refresh error. Exits 4 when not signed 
 			if runF != nil {
 				return runF(asJSON)
 			}
-			return statusRun(a, asJSON)
+			return statusRun(f, asJSON)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
 
-func statusRun(a *app, asJSON bool) error {
-	r, err := a.status()
+func statusRun(f *Factory, asJSON bool) error {
+	r, err := f.status()
 	if err != nil {
 		return err
 	}
 	if asJSON {
-		err = writeJSON(a, r)
+		err = writeJSON(f, r)
 	} else {
-		a.printStatus(r)
+		f.printStatus(r)
 	}
 	switch {
 	case err != nil:
@@ -92,28 +94,25 @@ func statusRun(a *app, asJSON bool) error {
 	return nil
 }
 
-func (a *app) status() (*statusReport, error) {
-	c, err := a.config()
+func (f *Factory) status() (*statusReport, error) {
+	c, err := f.load()
 	if err != nil {
 		return nil, err
 	}
-	store, err := a.secrets()
+	store, err := f.Secrets()
 	if err != nil {
 		return nil, err
 	}
-	r := &statusReport{SignIn: "none", User: c.User, ClientID: a.clientID(c), CloudURL: a.cloudURL(),
-		SecretStore: store.Name(), InsecureFileStore: a.insecure || c.InsecureFileStore, Bearers: []bearerStatus{},
+	r := &statusReport{SignIn: "none", User: c.User, ClientID: f.clientID(&c.Settings), CloudURL: f.cloudURL(),
+		SecretStore: store.Name(), InsecureFileStore: f.insecure || c.InsecureFileStore, Bearers: []bearerStatus{},
 		LocalHomeys:      []localStatus{},
 		LastRefreshError: c.LastRefreshError}
 	if !c.LastRefreshErrAt.IsZero() {
 		r.LastRefreshErrAt = &c.LastRefreshErrAt
 	}
-	if h, err := c.homey(c.SelectedHomey); err == nil {
+	if h, err := c.Homey(c.SelectedHomey); err == nil {
 		r.SelectedHomey = &homeyRef{h.ID, h.Name}
-		r.SelectedAccess = "athom"
-		if _, ok := c.localHomey(h.ID); ok {
-			r.SelectedAccess = "api_key"
-		}
+		r.SelectedAccess = c.Way(h.ID).Kind
 	}
 	for _, l := range c.LocalHomeys {
 		_, err := store.Get(keyAPIKeyPrefix + l.ID)
@@ -123,7 +122,7 @@ func (a *app) status() (*statusReport, error) {
 		}
 		r.LocalHomeys = append(r.LocalHomeys, localStatus{homeyRef{l.ID, l.Name}, l.Address, err == nil})
 	}
-	s, err := a.athom()
+	s, err := f.Session()
 	if err != nil {
 		return nil, err
 	}
@@ -162,13 +161,13 @@ func (a *app) status() (*statusReport, error) {
 	return r, nil
 }
 
-func (a *app) printStatus(r *statusReport) {
-	w := a.stdout
+func (f *Factory) printStatus(r *statusReport) {
+	w := f.IO.Out
 	switch {
 	case r.SignedIn && r.User != nil:
-		fmt.Fprintf(w, "Signed in as %s", r.User.Name)
+		fmt.Fprintf(w, "Signed in as %s", sanitize.Line(r.User.Name, 0))
 		if r.User.Email != "" {
-			fmt.Fprintf(w, " <%s>", r.User.Email)
+			fmt.Fprintf(w, " <%s>", sanitize.Line(r.User.Email, 0))
 		}
 		fmt.Fprintf(w, " (%s).\n", r.SignIn)
 	case r.SignedIn:
@@ -178,7 +177,7 @@ func (a *app) printStatus(r *statusReport) {
 	case len(r.LocalHomeys) > 0:
 		fmt.Fprintln(w, "Not signed in to Athom (the API-key Homeys below do not need it).")
 	default:
-		fmt.Fprintf(w, "Not signed in. Run: %s login\n", a.cmdPrefix())
+		fmt.Fprintf(w, "Not signed in. Run: %s login\n", f.prog())
 	}
 	if r.InsecureFileStore {
 		fmt.Fprintf(w, "WARNING: secrets are kept in a plain file (%s), not in the OS keychain.\n", r.SecretStore)
@@ -198,21 +197,21 @@ func (a *app) printStatus(r *statusReport) {
 	}
 	if r.SelectedHomey != nil {
 		how := "through the Athom sign-in"
-		if r.SelectedAccess == "api_key" {
+		if r.SelectedAccess == config.WayAPIKey {
 			how = "with its API key (no cloud, no expiry)"
 		}
-		fmt.Fprintf(w, "Selected Homey: %s (%s), %s\n", r.SelectedHomey.Name, r.SelectedHomey.ID, how)
+		fmt.Fprintf(w, "Selected Homey: %s (%s), %s\n", sanitize.Line(r.SelectedHomey.Name, 0), r.SelectedHomey.ID, how)
 	}
 	for _, l := range r.LocalHomeys {
 		key := "API key in " + r.SecretStore
 		if !l.KeyStored {
-			key = fmt.Sprintf("API key MISSING: run %s local add --address %s", a.cmdPrefix(), l.Address)
+			key = fmt.Sprintf("API key MISSING: run %s local add --address %s", f.prog(), l.Address)
 		}
-		fmt.Fprintf(w, "Local Homey:    %s (%s) at %s: %s\n", l.Name, l.ID, l.Address, key)
+		fmt.Fprintf(w, "Local Homey:    %s (%s) at %s: %s\n", sanitize.Line(l.Name, 0), l.ID, l.Address, key)
 	}
 	for _, b := range r.Bearers {
 		fmt.Fprintf(w, "Homey bearer:   %s via %s (%s): issued %s, confirmed %s, trusted until %s, then checked with one call\n",
-			b.Name, dash(b.Route), b.BaseURL, when(b.IssuedAt), when(b.ConfirmedAt), when(b.TrustedUntil))
+			sanitize.Line(b.Name, 0), dash(b.Route), b.BaseURL, when(b.IssuedAt), when(b.ConfirmedAt), when(b.TrustedUntil))
 	}
 	if r.LastRefreshError != "" {
 		fmt.Fprintf(w, "Last refresh error: %s\n", r.LastRefreshError)

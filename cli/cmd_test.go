@@ -14,26 +14,25 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/homey/emulator"
 	"github.com/homeytray/homeytray/internal/testport"
 )
 
 // parseWith runs argv through one command built with a runF hook, as gh's TestNewCmd* tests do:
 // it checks flag parsing alone, without running the command. It returns what runF saw and the
 // exit code the error would give.
-func parseWith[O any](t *testing.T, build func(*app, func(O) error) *cobra.Command, argv string) (O, int) {
+func parseWith[O any](t *testing.T, build func(*Factory, func(O) error) *cobra.Command, argv string) (O, int) {
 	t.Helper()
 	var got O
-	a := newApp(strings.NewReader(""), io.Discard, io.Discard, func(string) string { return "" })
-	cmd := build(a, func(o O) error { got = o; return nil })
+	f := quietFactory(strings.NewReader(""))
+	cmd := build(f, func(o O) error { got = o; return nil })
 	root := &cobra.Command{Use: "homeytray", SilenceErrors: true, SilenceUsage: true}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErrorf("%s: %v", c.Name(), err) })
 	root.AddCommand(cmd)
 	root.SetArgs(append([]string{cmd.Name()}, strings.Fields(argv)...))
 	root.SetOut(io.Discard)
 	if err := root.Execute(); err != nil {
-		_, _, code := explain(err, "homeytray")
-		return got, code
+		return got, f.exit(err)
 	}
 	return got, exitOK
 }
@@ -106,7 +105,7 @@ func TestNewCmdDevicesLoginSetupDiscover(t *testing.T) {
 // the insecure file store (no keychain needed), and an emulator.
 type user struct {
 	t   *testing.T
-	srv *homeytest.Server
+	srv *emulator.Server
 	env map[string]string
 }
 
@@ -115,7 +114,7 @@ func newUser(t *testing.T) *user {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := homeytest.NewServer(t, homeytest.Options{RedirectURI: fmt.Sprintf("http://localhost:%d/callback", port)})
+	srv := emulator.NewServer(t, emulator.Options{RedirectURI: fmt.Sprintf("http://localhost:%d/callback", port)})
 	dir := t.TempDir()
 	// os.UserConfigDir and os.UserCacheDir read the process environment: these tests are not parallel.
 	t.Setenv("XDG_CONFIG_HOME", dir+"/config")
@@ -133,11 +132,13 @@ func newUser(t *testing.T) *user {
 func (u *user) run(stdin string, argv ...string) (string, string, int) {
 	u.t.Helper()
 	var out, errOut bytes.Buffer
-	a := newApp(strings.NewReader(stdin), &out, &errOut, func(k string) string { return u.env[k] })
-	a.version = Version{Version: "test"}
+	f, err := factoryFor(Streams{In: strings.NewReader(stdin), Out: &out, Err: &errOut}, Version{Version: "test"}, func(k string) string { return u.env[k] })
+	if err != nil {
+		u.t.Fatal(err)
+	}
 	argv = append([]string{"--insecure-file-store"}, argv...) // no keychain needed here
 	// The browser: follow the authorise redirect to the loopback listener, as a browser would.
-	a.opener = func(url string) error {
+	f.Browser = func(url string) error {
 		go func() {
 			if resp, err := http.Get(url); err == nil {
 				resp.Body.Close()
@@ -147,7 +148,7 @@ func (u *user) run(stdin string, argv ...string) (string, string, int) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	code := a.main(ctx, argv)
+	code := f.run(ctx, argv)
 	return out.String(), errOut.String(), code
 }
 
@@ -256,7 +257,7 @@ func TestHelpVersionAndCompletion(t *testing.T) {
 
 // Help is generated from the flags: each needs its own usage text.
 func TestEveryFlagHasHelp(t *testing.T) {
-	root := newRootCmd(newApp(strings.NewReader(""), io.Discard, io.Discard, func(string) string { return "" }))
+	root := newRootCmd(quietFactory(strings.NewReader("")), "")
 	var names []string
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
@@ -273,4 +274,9 @@ func TestEveryFlagHasHelp(t *testing.T) {
 	if len(names) > 0 {
 		t.Errorf("flags without a usage text: %v", names)
 	}
+}
+
+// quietFactory is a factory with stdin and no outputs, in an empty environment.
+func quietFactory(stdin io.Reader) *Factory {
+	return newFactory(Streams{In: stdin, Out: io.Discard, Err: io.Discard}, Version{}, func(string) string { return "" }, profile{})
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/homeytray/homeytray/homey"
-	"github.com/homeytray/homeytray/tray"
+	"github.com/homeytray/homeytray/internal/ipc"
 )
 
 var tokenFormats = []string{"raw", "header", "json", "env", "curl"}
@@ -21,7 +21,7 @@ type tokenOptions struct {
 	cloud         bool
 }
 
-func newCmdToken(a *app, runF func(tokenOptions) error) *cobra.Command {
+func newCmdToken(f *Factory, runF func(tokenOptions) error) *cobra.Command {
 	var o tokenOptions
 	cmd := &cobra.Command{
 		Use:   "token [flags]",
@@ -37,26 +37,26 @@ base_url, expires_at where known), env (export lines) and curl (a curl config fo
 			if runF != nil {
 				return runF(o)
 			}
-			return tokenRun(cmd.Context(), a, o)
+			return tokenRun(cmd.Context(), f, o)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&o.homey, "homey", "", "the `NAME|ID` of another Homey than the selected one")
-	f.StringVar(&o.format, "format", "raw", "output format: "+strings.Join(tokenFormats, ", "))
-	f.BoolVar(&o.cloud, "cloud", false, "print the Athom cloud access token instead")
+	fl := cmd.Flags()
+	fl.StringVar(&o.homey, "homey", "", "the `NAME|ID` of another Homey than the selected one")
+	fl.StringVar(&o.format, "format", "raw", "output format: "+strings.Join(tokenFormats, ", "))
+	fl.BoolVar(&o.cloud, "cloud", false, "print the Athom cloud access token instead")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(tokenFormats, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("homey", a.completeHomeys)
+	_ = cmd.RegisterFlagCompletionFunc("homey", f.completeHomeys)
 	return cmd
 }
 
-func tokenRun(ctx context.Context, a *app, o tokenOptions) error {
+func tokenRun(ctx context.Context, f *Factory, o tokenOptions) error {
 	if !contains(tokenFormats, o.format) {
 		return usageErrorf("token: --format must be one of %s", strings.Join(tokenFormats, ", "))
 	}
 	if o.cloud && o.homey != "" {
 		return usageErrorf("token: --cloud and --homey exclude each other")
 	}
-	if ans, ok, err := a.askTray(ctx, tray.Request{Op: "token", Homey: o.homey, Cloud: o.cloud}); ok {
+	if ans, ok, err := f.askTray(ctx, ipc.Request{Op: ipc.OpToken, Homey: o.homey, Cloud: o.cloud}); ok {
 		if err != nil {
 			return err
 		}
@@ -68,22 +68,22 @@ func tokenRun(ctx context.Context, a *app, o tokenOptions) error {
 		if o.cloud {
 			prefix = "ATHOM"
 		}
-		return printToken(a, o.format, tokenOut{ans.Token, ans.HomeyID, ans.BaseURL, ans.Route, expiry}, prefix)
+		return printToken(f, o.format, tokenOut{ans.Token, ans.HomeyID, ans.BaseURL, ans.Route, expiry}, prefix)
 	}
 	if o.cloud {
-		t, err := a.tokens.Token()
+		t, err := sessionTokens{f}.Token()
 		if err != nil {
 			return err
 		}
-		return printToken(a, o.format, tokenOut{Token: t.AccessToken, Expiry: t.Expiry}, "ATHOM")
+		return printToken(f, o.format, tokenOut{Token: t.AccessToken, Expiry: t.Expiry}, "ATHOM")
 	}
 	cctx, cancel := withTimeout(ctx)
 	defer cancel()
-	b, err := a.homeyBearer(cctx, o.homey)
+	b, err := f.bearer(cctx, o.homey)
 	if err != nil {
 		return err
 	}
-	return printToken(a, o.format, bearerOut(b), "HOMEY")
+	return printToken(f, o.format, bearerOut(b), "HOMEY")
 }
 
 // tokenOut is what `token` prints about a token (the value only where the format asks).
@@ -99,9 +99,9 @@ func bearerOut(b *homey.Bearer) tokenOut {
 }
 
 // printToken writes the token, and nothing else, to stdout in the chosen format.
-func printToken(a *app, format string, t tokenOut, envPrefix string) error {
+func printToken(f *Factory, format string, t tokenOut, envPrefix string) error {
 	token, homeyID, baseURL, expiry := t.Token, t.HomeyID, t.BaseURL, t.Expiry
-	w := a.stdout
+	w := f.IO.Out
 	switch format {
 	case "raw":
 		fmt.Fprintln(w, token)

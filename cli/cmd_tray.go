@@ -8,27 +8,30 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/homeytray/homeytray/agent"
+	"github.com/homeytray/homeytray/internal/desktop"
+	"github.com/homeytray/homeytray/internal/ipc"
 	"github.com/homeytray/homeytray/tray"
 )
 
-func newCmdTray(a *app) *cobra.Command {
+func newCmdTray(f *Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "tray",
 		Short: "Run the tray (the same as no command)",
 		Long: `Runs the tray: click the icon to copy a fresh bearer token, right-click for the menu. While
 it runs it is the one process that refreshes, and token and devices ask it over a local socket.`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.runTray(cmd.Context()) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return f.runTray(cmd.Context()) },
 	}
 }
 
 // runTray runs the tray face on this (the main) goroutine with the same core as the CLI.
-func (a *app) runTray(ctx context.Context) error {
-	c, err := a.config()
+func (f *Factory) runTray(ctx context.Context) error {
+	c, err := f.load()
 	if err != nil {
 		return err
 	}
-	sock, err := tray.SocketPath(a.appName())
+	sock, err := ipc.SocketPath(f.profile.appName())
 	if err != nil {
 		return err
 	}
@@ -37,20 +40,19 @@ func (a *app) runTray(ctx context.Context) error {
 		clear = time.Duration(*c.ClipboardClearSeconds) * time.Second
 	}
 	title := "homeytray"
-	if a.demo {
+	if f.profile.demo {
 		title = "homeytray (demo)"
 	}
-	o := a.background(sock)
-	o.Title, o.ClipboardClear, o.Autostart = title, clear, a.autostart()
-	err = tray.Run(ctx, o)
-	if errors.Is(err, tray.ErrAlreadyRunning) {
-		fmt.Fprintln(a.stderr, "homeytray: the tray is already running.")
+	err = tray.Run(ctx, tray.Options{Core: f.background(), Socket: sock, Logf: f.logf,
+		Title: title, ClipboardClear: clear, Autostart: f.autostart()})
+	if errors.Is(err, ipc.ErrAlreadyRunning) {
+		fmt.Fprintln(f.IO.Err, "homeytray: the tray is already running.")
 		return nil
 	}
 	return err
 }
 
-func newCmdAutostart(a *app, runF func(what string) error) *cobra.Command {
+func newCmdAutostart(f *Factory, runF func(what string) error) *cobra.Command {
 	return &cobra.Command{
 		Use:       "autostart on|off|status",
 		Short:     "Start the tray when you log in",
@@ -63,15 +65,15 @@ func newCmdAutostart(a *app, runF func(what string) error) *cobra.Command {
 			if runF != nil {
 				return runF(args[0])
 			}
-			return autostartRun(a, args[0])
+			return autostartRun(f, args[0])
 		},
 	}
 }
 
-func autostartRun(a *app, what string) error {
-	as := a.autostart()
+func autostartRun(f *Factory, what string) error {
+	as := f.autostart()
 	if as == nil {
-		return tray.ErrAutostartUnsupported
+		return desktop.ErrAutostartUnsupported
 	}
 	if what != "status" {
 		if err := as.SetEnabled(what == "on"); err != nil {
@@ -83,9 +85,9 @@ func autostartRun(a *app, what string) error {
 		return fmt.Errorf("autostart: %w", err)
 	}
 	if on {
-		fmt.Fprintln(a.stdout, "The tray starts when you log in.")
+		fmt.Fprintln(f.IO.Out, "The tray starts when you log in.")
 	} else {
-		fmt.Fprintln(a.stdout, "The tray does not start when you log in.")
+		fmt.Fprintln(f.IO.Out, "The tray does not start when you log in.")
 	}
 	return nil
 }
@@ -93,12 +95,13 @@ func autostartRun(a *app, what string) error {
 // background makes this app the one process that refreshes (the tray, or serve): bearers kept in
 // memory, and the Athom token renewed well ahead of expiry (about 92% into Athom's 61-minute
 // tokens), so that a script asking it never waits for a refresh.
-func (a *app) background(sock string) tray.Options {
-	a.memBearers = &memBearerCache{}
-	a.margin = 5 * time.Minute
-	return tray.Options{
-		Core:   &trayCore{a: a},
-		Socket: sock,
-		Logf:   func(format string, args ...any) { fmt.Fprintf(a.stderr, "homeytray: "+format+"\n", args...) },
-	}
+func (f *Factory) background() agent.Core {
+	f.memBearers = &memBearerCache{}
+	f.margin = 5 * time.Minute
+	return &agentCore{f: f}
+}
+
+// logf writes one line of the tray or serve to stderr.
+func (f *Factory) logf(format string, args ...any) {
+	fmt.Fprintf(f.IO.Err, "homeytray: "+format+"\n", args...)
 }

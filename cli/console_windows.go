@@ -24,7 +24,7 @@ func AttachConsole(args []string) {
 	if r, _, _ := proc.Call(uintptr(attachParentProcess)); r == 0 {
 		return // started from Explorer or a shortcut: there is no console to borrow
 	}
-	if f, err := os.OpenFile("CONOUT$", os.O_WRONLY, 0); err == nil {
-		os.Stdout, os.Stderr = f, f
+	if fl, err := os.OpenFile("CONOUT$", os.O_WRONLY, 0); err == nil {
+		os.Stdout, os.Stderr = fl, fl
 	}
 }

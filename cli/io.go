@@ -16,23 +16,23 @@ import (
 // isTerminal reports whether r is an interactive terminal (the paste prompt and hidden input are
 // offered only then; scripts run `login </dev/null`).
 func isTerminal(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+	fl, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(fl.Fd()))
 }
 
 // readSecret reads one secret: typed without echo at a terminal, else the first line of stdin.
 // Secrets never come from flags, where every user of the machine could read them.
-func (a *app) readSecret(prompt string) (string, error) {
-	if f, ok := a.stdin.(*os.File); ok && a.stdinTerminal() {
-		fmt.Fprint(a.stderr, prompt)
-		b, err := term.ReadPassword(int(f.Fd()))
-		fmt.Fprintln(a.stderr)
+func (f *Factory) readSecret(prompt string) (string, error) {
+	if fl, ok := f.IO.In.(*os.File); ok && f.StdinTerminal() {
+		fmt.Fprint(f.IO.Err, prompt)
+		b, err := term.ReadPassword(int(fl.Fd()))
+		fmt.Fprintln(f.IO.Err)
 		if err != nil {
 			return "", fmt.Errorf("read from the terminal: %w", err)
 		}
 		return strings.TrimSpace(string(b)), nil
 	}
-	line, err := bufio.NewReader(io.LimitReader(a.stdin, 64<<10)).ReadString('\n')
+	line, err := bufio.NewReader(io.LimitReader(f.IO.In, 64<<10)).ReadString('\n')
 	if err != nil && err != io.EOF {
 		return "", fmt.Errorf("read stdin: %w", err)
 	}
@@ -42,8 +42,8 @@ func (a *app) readSecret(prompt string) (string, error) {
 // openBrowser opens url with $BROWSER when set (pkg/browser ignores it on Linux), else with the
 // platform opener. $BROWSER is started detached: we neither wait for it nor hand it our stdout,
 // which a script may be reading.
-func (a *app) openBrowser(url string) error {
-	if b := a.getenv("BROWSER"); b != "" {
+func (f *Factory) openBrowser(url string) error {
+	if b := f.Getenv("BROWSER"); b != "" {
 		return startDetached(browserCommand(b, url))
 	}
 	browser.Stdout, browser.Stderr = io.Discard, io.Discard
@@ -56,9 +56,9 @@ func browserCommand(spec, url string) []string {
 	first, _, _ := strings.Cut(spec, ":")
 	args := strings.Fields(first)
 	replaced := false
-	for i, f := range args {
-		if strings.Contains(f, "%s") {
-			args[i] = strings.ReplaceAll(f, "%s", url)
+	for i, fl := range args {
+		if strings.Contains(fl, "%s") {
+			args[i] = strings.ReplaceAll(fl, "%s", url)
 			replaced = true
 		}
 	}
@@ -90,18 +90,8 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func writeJSON(a *app, v any) error {
-	enc := json.NewEncoder(a.stdout)
+func writeJSON(f *Factory, v any) error {
+	enc := json.NewEncoder(f.IO.Out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-// oneLine keeps names from a Homey (user-chosen text) from breaking the table or the terminal.
-func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
 }

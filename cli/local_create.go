@@ -10,10 +10,13 @@ import (
 	"strings"
 
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/config"
+	"github.com/homeytray/homeytray/internal/failure"
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // `local add NAME --create-key`: an API key made on a Homey of the account from the owner's
-// sign-in (PROTOCOL §12), so that the Homey works on its LAN with no Athom cloud afterwards.
+// sign-in (docs/protocol.md#create-key), so that the Homey works on its LAN with no Athom cloud afterwards.
 
 // webAppKeys is where a Homey's owner sees and deletes its API keys.
 const webAppKeys = "the Homey web app (my.homey.app → Settings → API keys)"
@@ -21,16 +24,16 @@ const webAppKeys = "the Homey web app (my.homey.app → Settings → API keys)"
 // keyName is the name of the keys homeytray makes: "homeytray on <this computer>".
 func keyName() string {
 	host, err := os.Hostname()
-	host = strings.TrimSpace(oneLine(host))
+	host = strings.TrimSpace(sanitize.Line(host, 0))
 	if err != nil || host == "" {
 		host = "this computer"
 	}
 	return "homeytray on " + host
 }
 
-func (a *app) localCreateKey(ctx context.Context, o localAddOptions) error {
+func (f *Factory) localCreateKey(ctx context.Context, o localAddOptions) error {
 	if o.discovered == "" {
-		return usageErrorf("local add --create-key: name the Homey of your account to make the key on, e.g. %s local add Home --create-key", a.cmdPrefix())
+		return usageErrorf("local add --create-key: name the Homey of your account to make the key on, e.g. %s local add Home --create-key", f.prog())
 	}
 	scopes, err := homey.ParseScopes(o.scopes)
 	if err != nil {
@@ -41,26 +44,26 @@ func (a *app) localCreateKey(ctx context.Context, o localAddOptions) error {
 	}
 	cctx, cancel := withTimeout(ctx)
 	defer cancel()
-	h, err := a.findHomey(cctx, o.discovered)
+	h, err := f.findHomey(cctx, o.discovered)
 	if err != nil {
 		return err
 	}
-	c, err := a.config()
+	c, err := f.load()
 	if err != nil {
 		return err
 	}
 	if !slices.ContainsFunc(c.Homeys, func(x homey.Homey) bool { return x.ID == h.ID }) {
 		return fmt.Errorf("%s is not a Homey of the signed-in account, so no key can be made on it: add it with a key from %s (%s local add --address URL)",
-			oneLine(h.Name), webAppKeys, a.cmdPrefix())
+			sanitize.Line(h.Name, 0), webAppKeys, f.prog())
 	}
 	if err := noKeys(h); err != nil {
 		return err
 	}
-	base, err := a.lanAddress(cctx, h, o.address)
+	base, err := f.lanAddress(cctx, h, o.address)
 	if err != nil {
 		return err
 	}
-	bs, err := a.bearers()
+	bs, err := f.bearers()
 	if err != nil {
 		return err
 	}
@@ -73,17 +76,17 @@ func (a *app) localCreateKey(ctx context.Context, o localAddOptions) error {
 	if err != nil {
 		return keyRefused(h, "make an API key on", err)
 	}
-	old, err := a.keepKeyEntry(ctx, cctx, c, keptKey{base: base, id: h.ID, name: o.name, key: made.Token, keyID: made.ID, keyName: name})
+	old, err := f.keepKeyEntry(ctx, cctx, keptKey{base: base, id: h.ID, name: o.name, key: made.Token, keyID: made.ID, keyName: name})
 	if err != nil {
 		if derr := deleteKey(cctx, bs, h, made.ID); derr != nil {
 			return fmt.Errorf("%w; the new key %q stays on the Homey: delete it in %s", err, name, webAppKeys)
 		}
 		return fmt.Errorf("%w (the new key is deleted from the Homey again)", err)
 	}
-	fmt.Fprintf(a.stdout, "The key is %q on %s, with %s.\n", name, oneLine(h.Name), strings.Join(scopes, ", "))
+	fmt.Fprintf(f.IO.Out, "The key is %q on %s, with %s.\n", name, sanitize.Line(h.Name, 0), strings.Join(scopes, ", "))
 	if old != nil && old.KeyID != "" && old.KeyID != made.ID {
 		if err := deleteKey(cctx, bs, h, old.KeyID); err != nil {
-			fmt.Fprintf(a.stdout, "The previous key %q stays on the Homey (%s): delete it in %s.\n", oneLine(old.KeyName), firstLine(err), webAppKeys)
+			fmt.Fprintf(f.IO.Out, "The previous key %q stays on the Homey (%s): delete it in %s.\n", sanitize.Line(old.KeyName, 0), firstLine(err), webAppKeys)
 		}
 	}
 	return nil
@@ -93,9 +96,9 @@ func (a *app) localCreateKey(ctx context.Context, o localAddOptions) error {
 func noKeys(h homey.Homey) error {
 	switch {
 	case h.Platform == "cloud":
-		return fmt.Errorf("%s is a Homey Cloud, which has no API keys: it is reached through the Athom cloud only (homeytray token)", oneLine(h.Name))
+		return fmt.Errorf("%s is a Homey Cloud, which has no API keys: it is reached through the Athom cloud only (homeytray token)", sanitize.Line(h.Name, 0))
 	case !homey.HasAPIKeys(h):
-		return fmt.Errorf("%s is a Homey Pro 2019 or older (API version %d), which has no API keys: it is reached with the Athom sign-in (homeytray token)", oneLine(h.Name), h.APIVersion)
+		return fmt.Errorf("%s is a Homey Pro 2019 or older (API version %d), which has no API keys: it is reached with the Athom sign-in (homeytray token)", sanitize.Line(h.Name, 0), h.APIVersion)
 	}
 	return nil
 }
@@ -103,13 +106,13 @@ func noKeys(h homey.Homey) error {
 // lanAddress is where the key will be used: address when given, else the first of the Homey's
 // LAN addresses (localUrlSecure, localUrl) whose ping proves it is this Homey. It is found
 // before the key is made: a key that cannot be used here is not made.
-func (a *app) lanAddress(ctx context.Context, h homey.Homey, address string) (string, error) {
+func (f *Factory) lanAddress(ctx context.Context, h homey.Homey, address string) (string, error) {
 	if address != "" {
 		base, err := homey.NormalizeAddress(address)
 		if err != nil {
-			return "", usageErrorf("local add: --address %s: %v", oneLine(address), err)
+			return "", usageErrorf("local add: --address %s: %v", sanitize.Line(address, 0), err)
 		}
-		if _, err := pingHomey(ctx, a.httpc, base, h.ID); err != nil {
+		if _, err := pingHomey(ctx, f.http, base, h.ID); err != nil {
 			return "", err
 		}
 		return base, nil
@@ -121,15 +124,15 @@ func (a *app) lanAddress(ctx context.Context, h homey.Homey, address string) (st
 			continue
 		}
 		tried = append(tried, r.BaseURL)
-		if _, last = pingHomey(ctx, a.httpc, r.BaseURL, h.ID); last == nil {
+		if _, last = pingHomey(ctx, f.http, r.BaseURL, h.ID); last == nil {
 			return r.BaseURL, nil
 		}
 	}
 	if last == nil {
-		return "", fmt.Errorf("the Athom account knows no LAN address of %s: give it with --address http://<its IP>; no key was made", oneLine(h.Name))
+		return "", fmt.Errorf("the Athom account knows no LAN address of %s: give it with --address http://<its IP>; no key was made", sanitize.Line(h.Name, 0))
 	}
 	return "", fmt.Errorf("%s answers on none of its LAN addresses from here (%s: %s): run this on the Homey's network, or give --address; no key was made",
-		oneLine(h.Name), strings.Join(tried, ", "), firstLine(last))
+		sanitize.Line(h.Name, 0), strings.Join(tried, ", "), firstLine(last))
 }
 
 // deleteKey deletes the key id from Homey h with the owner's sign-in.
@@ -141,7 +144,7 @@ func deleteKey(ctx context.Context, bs *homey.Bearers, h homey.Homey, id string)
 
 // keyRefused words a Homey's refusal to manage its keys (what is "make an API key on").
 func keyRefused(h homey.Homey, what string, err error) error {
-	name := oneLine(h.Name)
+	name := sanitize.Line(h.Name, 0)
 	switch {
 	case homey.HasCode(err, http.StatusForbidden, homey.CodeMustBeOwner):
 		return fmt.Errorf("only the owner of %s can make or delete its API keys, and this Athom account is not: ask the owner, or make a key in %s with their account", name, webAppKeys)
@@ -157,8 +160,8 @@ func keyRefused(h homey.Homey, what string, err error) error {
 
 // deleteMadeKey deletes the key homeytray made for l from the Homey, with the Athom sign-in, and
 // says what happened when that could not be done ("" when it was).
-func (a *app) deleteMadeKey(ctx context.Context, c *Config, l LocalHomey) string {
-	stays := fmt.Sprintf("The key %q stays on the Homey", oneLine(l.KeyName))
+func (f *Factory) deleteMadeKey(ctx context.Context, c *config.Snapshot, l config.LocalHomey) string {
+	stays := fmt.Sprintf("The key %q stays on the Homey", sanitize.Line(l.KeyName, 0))
 	i := slices.IndexFunc(c.Homeys, func(h homey.Homey) bool { return h.ID == l.ID })
 	if i < 0 {
 		return stays + ": delete it in " + webAppKeys + "."
@@ -166,16 +169,16 @@ func (a *app) deleteMadeKey(ctx context.Context, c *Config, l LocalHomey) string
 	h := c.Homeys[i]
 	cctx, cancel := withTimeout(ctx)
 	defer cancel()
-	bs, err := a.bearers()
+	bs, err := f.bearers()
 	if err == nil {
 		err = deleteKey(cctx, bs, h, l.KeyID)
 	}
 	switch {
 	case err == nil:
-		return fmt.Sprintf("The key %q is deleted from %s.", oneLine(l.KeyName), oneLine(h.Name))
+		return fmt.Sprintf("The key %q is deleted from %s.", sanitize.Line(l.KeyName, 0), sanitize.Line(h.Name, 0))
 	case errors.Is(err, context.Canceled):
 		return stays + " (interrupted): delete it in " + webAppKeys + "."
 	}
-	msg, _, _ := explain(keyRefused(h, "delete the API key on", err), a.cmdPrefix())
+	msg := failure.Of(keyRefused(h, "delete the API key on", err)).Message(f.prog())
 	return fmt.Sprintf("%s (%s): delete it in %s.", stays, msg, webAppKeys)
 }

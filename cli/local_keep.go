@@ -3,10 +3,13 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/config"
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // keptKey is an API key that `local add` is about to keep: pasted, or made by homeytray (keyID).
@@ -18,11 +21,11 @@ type keptKey struct {
 // keepKeyEntry checks k with the Homey at k.base (its session: the key must be accepted and may
 // view devices), then keeps the key in the keychain and the Homey in the config. Pasted or made
 // here, every key goes through the same check. It returns the entry it replaced, if any.
-func (a *app) keepKeyEntry(ctx, cctx context.Context, c *Config, k keptKey) (old *LocalHomey, err error) {
-	client := &homey.Client{BaseURL: k.base, HomeyID: k.id, HTTP: a.httpc}
+func (f *Factory) keepKeyEntry(ctx, cctx context.Context, k keptKey) (old *config.LocalHomey, err error) {
+	client := &homey.Client{BaseURL: k.base, HomeyID: k.id, HTTP: f.http}
 	s, err := client.SessionMe(cctx, k.key)
 	if err != nil {
-		return nil, a.refusedKey(k.base, err)
+		return nil, refusedKey(k.base, err)
 	}
 	scopes := s.IntersectedScopes
 	if len(scopes) == 0 {
@@ -31,60 +34,79 @@ func (a *app) keepKeyEntry(ctx, cctx context.Context, c *Config, k keptKey) (old
 	if !homey.HasScope(scopes, homey.ScopeDevices) {
 		return nil, fmt.Errorf("the Homey at %s accepted the API key, but it may not view devices (%s): create a key with that permission in the Homey web app (Settings → API Keys); nothing was stored", k.base, homey.ScopeDevices)
 	}
+	c, err := f.load()
+	if err != nil {
+		return nil, err
+	}
 	name := k.name
 	if name == "" {
 		name = defaultLocalName(c, k.id, k.base)
 	}
-	for _, l := range c.LocalHomeys {
-		if l.ID != k.id && strings.EqualFold(l.Name, name) {
-			return nil, usageErrorf("local add: a local Homey is already called %q (%s): choose another --name", l.Name, l.ID)
-		}
+	if err := nameTaken(&c.Settings, k.id, name); err != nil {
+		return nil, err
 	}
-	store, err := a.secrets()
+	store, err := f.Secrets()
 	if err != nil {
 		return nil, err
 	}
 	if err := store.Set(keyAPIKeyPrefix+k.id, k.key); err != nil {
 		return nil, fmt.Errorf("store the API key: %w", err)
 	}
-	entry := LocalHomey{ID: k.id, Name: name, Address: k.base, KeyID: k.keyID, KeyName: k.keyName}
-	for i, l := range c.LocalHomeys {
-		if l.ID == k.id {
-			prev := l
-			old, c.LocalHomeys[i] = &prev, entry
+	entry := config.LocalHomey{ID: k.id, Name: name, Address: k.base, KeyID: k.keyID, KeyName: k.keyName}
+	err = f.updateSettings(ctx, func(s *config.Settings) error {
+		if err := nameTaken(s, k.id, name); err != nil {
+			return err
 		}
-	}
-	if old == nil {
-		c.LocalHomeys = append(c.LocalHomeys, entry)
-	}
-	if c.SelectedHomey == "" {
-		c.SelectedHomey = k.id
-	}
-	if err := c.save(); err != nil {
+		old = nil
+		for i, l := range s.LocalHomeys {
+			if l.ID == k.id {
+				prev := l
+				old, s.LocalHomeys[i] = &prev, entry
+			}
+		}
+		if old == nil {
+			s.LocalHomeys = append(s.LocalHomeys, entry)
+		}
+		if s.SelectedHomey == "" {
+			s.SelectedHomey = k.id
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	a.tellTray(ctx)
+	f.tellTray(ctx)
 	verb := "Added"
 	if old != nil {
 		verb = "Updated"
 	}
-	fmt.Fprintf(a.stdout, "%s %s (%s) at %s; its API key is in %s. It works without the Athom cloud.\n",
-		verb, entry.Name, k.id, k.base, store.Name())
+	fmt.Fprintf(f.IO.Out, "%s %s (%s) at %s; its API key is in %s. It works without the Athom cloud.\n",
+		verb, sanitize.Line(entry.Name, 0), k.id, k.base, store.Name())
 	if !homey.HasScope(scopes, homey.ScopeZones) {
-		fmt.Fprintf(a.stdout, "Note: the key may not view zones (%s): devices shows zone ids instead of room names.\n", homey.ScopeZones)
+		fmt.Fprintf(f.IO.Out, "Note: the key may not view zones (%s): devices shows zone ids instead of room names.\n", homey.ScopeZones)
 	}
 	return old, nil
+}
+
+// nameTaken refuses a name that another API-key Homey has.
+func nameTaken(s *config.Settings, id, name string) error {
+	for _, l := range s.LocalHomeys {
+		if l.ID != id && strings.EqualFold(l.Name, name) {
+			return usageErrorf("local add: a local Homey is already called %q (%s): choose another --name", l.Name, l.ID)
+		}
+	}
+	return nil
 }
 
 // localListEntry is one line of `local list --json`: the config's entry and whether homeytray
 // made its key.
 type localListEntry struct {
-	LocalHomey
+	config.LocalHomey
 	CreatedKey bool `json:"created_key"`
 }
 
-func (a *app) localList(asJSON bool) error {
-	c, err := a.config()
+func (f *Factory) localList(asJSON bool) error {
+	c, err := f.load()
 	if err != nil {
 		return err
 	}
@@ -93,26 +115,26 @@ func (a *app) localList(asJSON bool) error {
 		for _, l := range c.LocalHomeys {
 			list = append(list, localListEntry{l, l.KeyID != ""})
 		}
-		return writeJSON(a, list)
+		return writeJSON(f, list)
 	}
 	if len(c.LocalHomeys) == 0 {
-		fmt.Fprintf(a.stdout, "No local Homeys. Add one: %s local add --address http://<its IP> (API key on stdin)\n", a.cmdPrefix())
+		fmt.Fprintf(f.IO.Out, "No local Homeys. Add one: %s local add --address http://<its IP> (API key on stdin)\n", f.prog())
 		return nil
 	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tADDRESS\tID\tKEY")
 	for _, l := range c.LocalHomeys {
 		key := "pasted"
 		if l.KeyID != "" {
-			key = fmt.Sprintf("made by homeytray (%q on the Homey)", oneLine(l.KeyName))
+			key = fmt.Sprintf("made by homeytray (%q on the Homey)", sanitize.Line(l.KeyName, 0))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", oneLine(l.Name), l.Address, l.ID, key)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", sanitize.Line(l.Name, 0), l.Address, l.ID, key)
 	}
 	return tw.Flush()
 }
 
-func (a *app) localRemove(ctx context.Context, nameOrID string) error {
-	c, err := a.config()
+func (f *Factory) localRemove(ctx context.Context, nameOrID string) error {
+	c, err := f.load()
 	if err != nil {
 		return err
 	}
@@ -128,34 +150,38 @@ func (a *app) localRemove(ctx context.Context, nameOrID string) error {
 		}
 	}
 	if i < 0 {
-		return fmt.Errorf("no local Homey is called %q: see %s local list", oneLine(nameOrID), a.cmdPrefix())
+		return fmt.Errorf("no local Homey is called %q: see %s local list", sanitize.Line(nameOrID, 0), f.prog())
 	}
 	l := c.LocalHomeys[i]
 	var onHomey string // what became of a key homeytray made, on the Homey
 	if l.KeyID != "" {
-		onHomey = a.deleteMadeKey(ctx, c, l)
+		onHomey = f.deleteMadeKey(ctx, c, l)
 	}
-	store, err := a.secrets()
+	store, err := f.Secrets()
 	if err != nil {
 		return err
 	}
 	if err := store.Delete(keyAPIKeyPrefix + l.ID); err != nil {
 		return fmt.Errorf("delete the API key of %s: %w", l.Name, err)
 	}
-	c.LocalHomeys = append(c.LocalHomeys[:i:i], c.LocalHomeys[i+1:]...)
-	if _, err := c.homey(c.SelectedHomey); err != nil {
-		c.SelectedHomey = ""
-		if all := c.allHomeys(); len(all) > 0 {
-			c.SelectedHomey = all[0].ID
+	err = f.updateSettings(ctx, func(s *config.Settings) error {
+		s.LocalHomeys = slices.DeleteFunc(s.LocalHomeys, func(x config.LocalHomey) bool { return x.ID == l.ID })
+		all := config.AllHomeys(c.Homeys, s.LocalHomeys)
+		if !slices.ContainsFunc(all, func(h homey.Homey) bool { return h.ID == s.SelectedHomey }) {
+			s.SelectedHomey = ""
+			if len(all) > 0 {
+				s.SelectedHomey = all[0].ID
+			}
 		}
-	}
-	if err := c.save(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	a.tellTray(ctx)
-	fmt.Fprintf(a.stdout, "Removed %s (%s); its API key is deleted from %s.\n", l.Name, l.ID, store.Name())
+	f.tellTray(ctx)
+	fmt.Fprintf(f.IO.Out, "Removed %s (%s); its API key is deleted from %s.\n", sanitize.Line(l.Name, 0), l.ID, store.Name())
 	if onHomey != "" {
-		fmt.Fprintln(a.stdout, onHomey)
+		fmt.Fprintln(f.IO.Out, onHomey)
 	}
 	return nil
 }

@@ -8,44 +8,36 @@ import (
 	"time"
 
 	"github.com/homeytray/homeytray/homey"
-	"github.com/homeytray/homeytray/tray"
+	"github.com/homeytray/homeytray/internal/ipc"
 )
-
-// trayError is an error the running tray answered with (already one line, no secret).
-type trayError struct {
-	msg    string
-	signIn bool // "sign in again": exit 4
-}
-
-func (e *trayError) Error() string { return e.msg }
 
 // askTray sends r to the running tray. ok is false when no tray answers (or it cannot be
 // reached): the caller then does the work itself from the keychain. Nothing here reads the
 // config or the keychain: a warm `token` answered by the tray costs little more than start-up.
-func (a *app) askTray(ctx context.Context, r tray.Request) (ans tray.Answer, ok bool, err error) {
-	path, err := tray.SocketPath(a.appName())
+func (f *Factory) askTray(ctx context.Context, r ipc.Request) (ans ipc.Answer, ok bool, err error) {
+	path, err := ipc.SocketPath(f.profile.appName())
 	if err != nil {
 		return ans, false, nil
 	}
-	ans, err = tray.Ask(ctx, path, r)
+	ans, err = ipc.Ask(ctx, path, r)
 	if err != nil {
 		return ans, false, nil // no tray, or a broken one: the keychain path still works
 	}
-	if ans.Error != "" {
-		return ans, true, &trayError{ans.Error, ans.SignIn}
+	if ans.Failure != nil {
+		return ans, true, ans.Failure // worded here, as a failure of this process would be
 	}
 	return ans, true, nil
 }
 
 // tellTray lets a running tray know that the sign-in or the selection changed.
-func (a *app) tellTray(ctx context.Context) {
+func (f *Factory) tellTray(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	_, _, _ = a.askTray(ctx, tray.Request{Op: "changed"})
+	_, _, _ = f.askTray(ctx, ipc.Request{Op: ipc.OpChanged})
 }
 
 // trayDevices decodes a tray's devices answer into what `devices` prints.
-func trayDevices(ans tray.Answer) (map[string]homey.Device, map[string]homey.Zone, error) {
+func trayDevices(ans ipc.Answer) (map[string]homey.Device, map[string]homey.Zone, error) {
 	var devices map[string]homey.Device
 	var zones map[string]homey.Zone
 	if err := json.Unmarshal(ans.Devices, &devices); err != nil {

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/homey/emulator"
 )
 
 // Issue 12 with the real binary: a key made from the owner's sign-in, then the Homey on its LAN
@@ -24,7 +24,7 @@ import (
 // the cloud sign-in's Homey sessions: what still works works with the API key on the LAN.
 func (e *testEnv) breakCloudAndRelay() {
 	e.breakCloud()
-	e.srv.SetFault(homeytest.FaultRelay, homeytest.Fault{Kind: homeytest.Fault5xx})
+	e.srv.SetFault(emulator.FaultRelay, emulator.Fault{Kind: emulator.Fault5xx})
 	e.srv.RevokeSessions()
 }
 
@@ -83,7 +83,7 @@ func TestCreateKeyThenLANOnly(t *testing.T) {
 	if got != home.LocalURL+" "+home.ID+"\n" {
 		t.Errorf("run saw %q", got)
 	}
-	if n := e.srv.CountVia(home.ID, homeytest.ViaRelay, "*") + e.cloudCalls(); n != 0 {
+	if n := e.srv.CountVia(home.ID, emulator.ViaRelay, "*") + e.cloudCalls(); n != 0 {
 		t.Errorf("%d requests went to the relay or the cloud", n)
 	}
 

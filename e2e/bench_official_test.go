@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/homey/emulator"
 	"github.com/homeytray/homeytray/internal/officialjs"
 )
 
@@ -215,7 +215,7 @@ func (j *benchJob) calls(c []int) string {
 	return fmt.Sprintf("%d-%d", lo, hi)
 }
 
-// emulatorRoutes are the routes the jobs can call (homeytest counts calls by "METHOD /path").
+// emulatorRoutes are the routes the jobs can call (emulator counts calls by "METHOD /path").
 var emulatorRoutes = []string{
 	"GET /oauth2/authorise", "POST /oauth2/token", "GET /user/me", "POST /delegation/token",
 	"GET /api/manager/system/ping", "POST /api/manager/users/login",
@@ -235,7 +235,7 @@ func callRoutes(e *testEnv) string {
 		// A Homey's calls say how they went: over the LAN or through the relay.
 		var via []string
 		for _, h := range e.srv.Homeys() {
-			for _, v := range []string{homeytest.ViaLocal, homeytest.ViaRelay} {
+			for _, v := range []string{emulator.ViaLocal, emulator.ViaRelay} {
 				if k := e.srv.CountVia(h.ID, v, r); k > 0 {
 					via = append(via, fmt.Sprintf("%d %s", k, v))
 				}

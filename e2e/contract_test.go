@@ -53,12 +53,21 @@ type discovered struct {
 
 // configFile is the part of config.json (in the config folder) the tests read.
 type configFile struct {
-	SelectedHomey string `json:"selected_homey"`
-	Homeys        []struct {
+	SelectedHomey string       `json:"selected_homey"`
+	LocalHomeys   []localHomey `json:"local_homeys"`
+}
+
+// cacheFile is the part of cache.json (in the cache folder) the tests read: what homeytray
+// remembers of the account, apart from the user's settings.
+type cacheFile struct {
+	Homeys []struct {
 		ID   string `json:"id"`
 		Name string `json:"name"`
 	} `json:"homeys"`
-	LocalHomeys []localHomey `json:"local_homeys"`
+	Routes map[string]struct {
+		Strategy string `json:"strategy"`
+		BaseURL  string `json:"base_url"`
+	} `json:"routes"`
 }
 
 // loadConfig reads config.json as the app accepts it: a missing file is an empty config, and

@@ -13,7 +13,7 @@ import (
 )
 
 // A small client of the tray's StatusNotifierItem and com.canonical.dbusmenu on the session bus:
-// what a panel does, driven by a test (TESTING.md §3).
+// what a panel does, driven by a test (docs/desktop-tests.md#tray-over-d-bus).
 
 const (
 	sniPath       = "/StatusNotifierItem"

@@ -14,7 +14,7 @@ import (
 
 	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
-	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/homey/emulator"
 )
 
 // TestSignInTokenDevices is the whole user story: real Chromium signs in through the real
@@ -189,8 +189,8 @@ func TestHomeyRevokedSession(t *testing.T) {
 // the others: a hang costs the 3 s HTTP timeout.
 func TestFaultsThenHeal(t *testing.T) {
 	requireDesktop(t, false)
-	kinds := []homeytest.FaultKind{homeytest.Fault5xx, homeytest.FaultHTML, homeytest.FaultTruncated, homeytest.FaultWrongType,
-		homeytest.FaultReset, homeytest.FaultHang, homeytest.FaultRateLimit, homeytest.FaultSlow}
+	kinds := []emulator.FaultKind{emulator.Fault5xx, emulator.FaultHTML, emulator.FaultTruncated, emulator.FaultWrongType,
+		emulator.FaultReset, emulator.FaultHang, emulator.FaultRateLimit, emulator.FaultSlow}
 	for _, c := range faultCases() {
 		name := c.name
 		if name == "" {
@@ -207,7 +207,7 @@ func TestFaultsThenHeal(t *testing.T) {
 					if c.prep != nil {
 						c.prep(t, e)
 					}
-					e.srv.SetFault(c.route, homeytest.Fault{Kind: kind, RetryAfter: "30"})
+					e.srv.SetFault(c.route, emulator.Fault{Kind: kind, RetryAfter: "30"})
 					r := c.run(e)
 					e.srv.ClearFaults()
 					t.Logf("%s: exit %d: %s", kind, r.code, strings.TrimSpace(r.stderr))
@@ -236,7 +236,7 @@ type faultCase struct {
 	args  []string
 	prep  func(t *testing.T, e *testEnv) // puts the app where the command must call route
 	// okKinds are the fault kinds the command rightly survives (besides FaultSlow).
-	okKinds []homeytest.FaultKind
+	okKinds []emulator.FaultKind
 	// login: the command is a sign-in (`login --no-browser` with Go as the browser).
 	login bool
 	// names: the error's first line holds one of these (what failed); nil = the route's path.
@@ -267,7 +267,7 @@ func faultCases() []faultCase {
 		// process). A fault on every ping of every address leaves no route: offline, exit 1.
 		// A ping's success body is ignored (only the literal false counts), as the official
 		// client does, so wrong-typed JSON there is no failure.
-		{route: "GET /api/manager/system/ping", args: []string{"devices"}, okKinds: []homeytest.FaultKind{homeytest.FaultWrongType},
+		{route: "GET /api/manager/system/ping", args: []string{"devices"}, okKinds: []emulator.FaultKind{emulator.FaultWrongType},
 			names: []string{`Homey "Home" offline`, "GET /api/manager/system/ping"}},
 		{route: "POST /api/manager/users/login", args: []string{"token", "--homey", "Cabin"}, prep: dropBearer},
 		// A bearer confirmed more than the 15-min trust ago is checked with sessions/session/me.
@@ -308,12 +308,12 @@ func ageBearer(t *testing.T, e *testEnv) {
 
 // checkFaultResult: exit 1 with a short message and the next step, or exit 0 where the app
 // rightly survives the fault; never a panic, an HTML page or a "sign in again".
-func checkFaultResult(t *testing.T, c faultCase, kind homeytest.FaultKind, r result) {
+func checkFaultResult(t *testing.T, c faultCase, kind emulator.FaultKind, r result) {
 	t.Helper()
 	if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic:") {
 		t.Fatalf("the command panicked: %s", r.stderr)
 	}
-	if kind == homeytest.FaultSlow || slices.Contains(c.okKinds, kind) {
+	if kind == emulator.FaultSlow || slices.Contains(c.okKinds, kind) {
 		if r.code != 0 {
 			t.Errorf("exit %d, want 0: %s", r.code, r.stderr)
 		}
@@ -339,7 +339,7 @@ func checkFaultResult(t *testing.T, c faultCase, kind homeytest.FaultKind, r res
 	if !slices.ContainsFunc(names, func(n string) bool { return strings.Contains(lines[0], n) }) {
 		t.Errorf("the message does not say what failed (one of %q): %q", names, lines[0])
 	}
-	if kind == homeytest.FaultRateLimit && !strings.Contains(msg, "Try again in 30 s") {
+	if kind == emulator.FaultRateLimit && !strings.Contains(msg, "Try again in 30 s") {
 		t.Errorf("a 429 with Retry-After: 30 gives no \"Try again in 30 s\": %q", msg)
 	}
 	if strings.Contains(msg, "homeytray login") {

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/homey/emulator"
 	"github.com/homeytray/homeytray/internal/testport"
 )
 
@@ -89,7 +89,7 @@ func needOrSkip(tb testing.TB, missing, fix string) {
 // testEnv is one user: a config folder, a keychain namespace, an emulator.
 type testEnv struct {
 	t    testing.TB
-	srv  *homeytest.Server
+	srv  *emulator.Server
 	vars []string
 	// secrets that must never show up outside `token`'s stdout
 	secrets []string
@@ -101,7 +101,7 @@ func newTestEnv(t testing.TB, needBrowser bool) *testEnv {
 	t.Helper()
 	requireDesktop(t, needBrowser)
 	port := freePort(t)
-	srv := homeytest.NewServer(t, homeytest.Options{RedirectURI: fmt.Sprintf("http://localhost:%d/callback", port)})
+	srv := emulator.NewServer(t, emulator.Options{RedirectURI: fmt.Sprintf("http://localhost:%d/callback", port)})
 	e := &testEnv{t: t, srv: srv}
 	base := filepath.Join(t.TempDir())
 	e.vars = append(cleanEnviron(),

@@ -15,8 +15,8 @@ import (
 )
 
 // The keychain flow against the other Secret Service providers Linux users have, each headless
-// on a private bus of its own (.ci/keychain-provider.sh starts them; TESTING.md, "Other Secret
-// Service providers"): KeePassXC, whose only collection is named after its database file and
+// on a private bus of its own (.ci/keychain-provider.sh starts them; docs/desktop-tests.md#providers):
+// KeePassXC, whose only collection is named after its database file and
 // exists only for an exposed group, and KWallet (kwalletd5 with its Secret Service API on and the
 // committed empty wallet). gnome-keyring runs the same flow for comparison. A provider that is
 // missing fails the test under CI=true (.ci/deps.sh installs them); one that does not start fails

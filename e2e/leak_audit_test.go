@@ -16,7 +16,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
-	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/homey/emulator"
 )
 
 // TestNoSecretLeaks is the secret-leak audit of issue 5: one user goes through every command and
@@ -136,8 +136,8 @@ func TestNoSecretLeaks(t *testing.T) {
 	e.must("", "local", "remove", "Home") // deletes the key on the Homey too
 
 	// Errors: broken answers on every cloud and Homey route, then healed.
-	for _, kind := range []homeytest.FaultKind{homeytest.Fault5xx, homeytest.FaultHTML, homeytest.FaultTruncated} {
-		e.srv.SetFault("*", homeytest.Fault{Kind: kind})
+	for _, kind := range []emulator.FaultKind{emulator.Fault5xx, emulator.FaultHTML, emulator.FaultTruncated} {
+		e.srv.SetFault("*", emulator.Fault{Kind: kind})
 		e.srv.ExpireAccessTokens()
 		e.run("", "homeys")
 		e.run("", "devices")

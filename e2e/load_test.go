@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/homey/emulator"
 )
 
 // TestSixteenDevicesOnExpiredSessions (issue 10): 5 rounds of 16 `devices` processes started
@@ -24,7 +24,7 @@ func TestSixteenDevicesOnExpiredSessions(t *testing.T) {
 	for round := range rounds {
 		e.srv.ExpireAccessTokens()
 		e.srv.RevokeSessions()
-		e.srv.SetFault("POST /oauth2/token", homeytest.Fault{Kind: homeytest.FaultSlow, Delay: 300 * time.Millisecond})
+		e.srv.SetFault("POST /oauth2/token", emulator.Fault{Kind: emulator.FaultSlow, Delay: 300 * time.Millisecond})
 		e.srv.ResetCounts()
 		results := make([]result, procs)
 		var wg sync.WaitGroup

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/homeytray/homeytray/auth"
-	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/homey/emulator"
 )
 
 // Local Homeys: a Homey Pro reached with an API key, no Athom cloud (local.go).
@@ -30,7 +30,7 @@ var cloudRoutes = []string{"GET /oauth2/authorise", "POST /oauth2/token", "GET /
 
 func (e *testEnv) breakCloud() {
 	for _, r := range cloudRoutes {
-		e.srv.SetFault(r, homeytest.Fault{Kind: homeytest.Fault5xx})
+		e.srv.SetFault(r, emulator.Fault{Kind: emulator.Fault5xx})
 	}
 }
 
@@ -57,7 +57,7 @@ func (e *testEnv) deadCloud(t *testing.T) *atomic.Int64 {
 }
 
 // localURL is the address of a Homey on the "LAN": the emulator's local listener.
-func localURL(t *testing.T, h homeytest.HomeyInfo) string {
+func localURL(t *testing.T, h emulator.HomeyInfo) string {
 	t.Helper()
 	if h.LocalURL == "" {
 		t.Fatalf("the emulator has no local listener for %s", h.Name)
@@ -148,13 +148,13 @@ func TestLocalHomeyWithoutCloud(t *testing.T) {
 			t.Errorf("devices lacks %q:\n%s", name, devices)
 		}
 	}
-	if n := e.srv.CountVia(h.ID, homeytest.ViaLocal, "GET /api/manager/devices/device"); n != 1 {
+	if n := e.srv.CountVia(h.ID, emulator.ViaLocal, "GET /api/manager/devices/device"); n != 1 {
 		t.Errorf("devices reached the local listener %d times, want 1", n)
 	}
-	if n := e.srv.CountVia(h.ID, homeytest.ViaLocal, "GET /api/manager/system/ping"); n != 1 {
+	if n := e.srv.CountVia(h.ID, emulator.ViaLocal, "GET /api/manager/system/ping"); n != 1 {
 		t.Errorf("devices pinged %d times before sending the key, want 1", n)
 	}
-	if n := e.srv.CountVia(h.ID, homeytest.ViaRelay, "*"); n != 0 {
+	if n := e.srv.CountVia(h.ID, emulator.ViaRelay, "*"); n != 0 {
 		t.Errorf("devices went through the relay %d times", n)
 	}
 
@@ -301,7 +301,7 @@ func TestLocalHomeyAtWrongAddress(t *testing.T) {
 	if r.code != exitError || !strings.Contains(r.stderr, addr) || !strings.Contains(r.stderr, "another Homey") || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
 		t.Errorf("devices at an address that is another Homey: exit %d %q", r.code, r.stderr)
 	}
-	if n := e.srv.CountVia(h.ID, homeytest.ViaLocal, "*") - e.srv.CountVia(h.ID, homeytest.ViaLocal, "GET /api/manager/system/ping"); n != 0 {
+	if n := e.srv.CountVia(h.ID, emulator.ViaLocal, "*") - e.srv.CountVia(h.ID, emulator.ViaLocal, "GET /api/manager/system/ping"); n != 0 {
 		t.Errorf("%d requests besides the ping went to the impostor", n)
 	}
 	e.srv.SetWrongID(h.ID, false)
@@ -370,7 +370,7 @@ func TestTrayLocalHomey(t *testing.T) {
 	if bearer != key {
 		t.Errorf("the click copied something else than Cabin's API key")
 	}
-	checkDevices(t, e, c, homeytestHomey{cabin.ID, cabin.Name, cabin.LocalURL}, key)
+	checkDevices(t, e, c, emulatedHomey{cabin.ID, cabin.Name, cabin.LocalURL}, key)
 	if got := strings.TrimSpace(e.must("", "token")); got != key {
 		t.Errorf("token through the tray did not print the API key")
 	}

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/homeytray/homeytray/tray"
+	"github.com/homeytray/homeytray/internal/ipc"
 )
 
 // serveProc is one running `homeytray serve`: the headless face, no tray host needed.
@@ -69,13 +69,13 @@ func (p *serveProc) stop(t *testing.T) int {
 // ping asks the script socket of e's user which process answers it.
 func (e *testEnv) ping(t *testing.T) (int, error) {
 	t.Helper()
-	path, err := tray.SocketPath(e.appName())
+	path, err := ipc.SocketPath(e.appName())
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	a, err := tray.Ask(ctx, path, tray.Request{Op: "ping"})
+	a, err := ipc.Ask(ctx, path, ipc.Request{Op: ipc.OpPing})
 	return a.PID, err
 }
 
@@ -150,7 +150,7 @@ func TestServe(t *testing.T) {
 	if strings.Contains(out, want) {
 		t.Error("serve's log holds the bearer")
 	}
-	if _, err := e.ping(t); !errors.Is(err, tray.ErrNoTray) {
+	if _, err := e.ping(t); !errors.Is(err, ipc.ErrNoTray) {
 		t.Errorf("ping after serve stopped: %v, want ErrNoTray", err)
 	}
 }

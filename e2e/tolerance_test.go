@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/homey/emulator"
 )
 
-// The tolerance suite (issue 10, PROTOCOL §12, SPEC §8a): wherever Athom's official client takes
+// The tolerance suite (docs/protocol.md#tolerance): wherever Athom's official client takes
 // a variant of an answer, the real binary takes it too, against the emulator producing that
 // variant. The emulator's strict defaults are what every other test runs against.
 
@@ -33,7 +33,7 @@ func oneLine(t *testing.T, what string, r result, code int, want ...string) {
 // TestToleranceNoHomeyID: a relay (or a Homey) that answers without X-Homey-ID is no "other
 // Homey": sign-in, token and devices work on the LAN and, with the LAN down, through the relay.
 func TestToleranceNoHomeyID(t *testing.T) {
-	for _, via := range []string{homeytest.ViaRelay, homeytest.ViaLocal, homeytest.ViaAll} {
+	for _, via := range []string{emulator.ViaRelay, emulator.ViaLocal, emulator.ViaAll} {
 		t.Run(via, func(t *testing.T) {
 			t.Parallel()
 			e := newTestEnv(t, false)
@@ -49,7 +49,7 @@ func TestToleranceNoHomeyID(t *testing.T) {
 			if out := e.must("", "devices"); !strings.Contains(out, e.srv.DeviceNames(h.ID)[0]) {
 				t.Fatalf("devices through the relay:\n%s", out)
 			}
-			if n := e.srv.CountVia(h.ID, homeytest.ViaRelay, "GET /api/manager/devices/device"); n != 1 {
+			if n := e.srv.CountVia(h.ID, emulator.ViaRelay, "GET /api/manager/devices/device"); n != 1 {
 				t.Errorf("%d devices calls through the relay; want 1", n)
 			}
 		})
@@ -60,7 +60,7 @@ func TestToleranceNoHomeyID(t *testing.T) {
 // address still gets nothing but the ping: its ?id= answer (false) gives it away.
 func TestToleranceNoHomeyIDImpostor(t *testing.T) {
 	e := newTestEnv(t, false)
-	e.srv.SetNoHomeyID(homeytest.ViaLocal)
+	e.srv.SetNoHomeyID(emulator.ViaLocal)
 	e.loginHTTP()
 	h := e.srv.Homeys()[0]
 	e.must("", "devices") // the LAN address is remembered
@@ -69,11 +69,11 @@ func TestToleranceNoHomeyIDImpostor(t *testing.T) {
 	if out := e.must("", "devices"); !strings.Contains(out, e.srv.DeviceNames(h.ID)[0]) {
 		t.Fatalf("devices with an impostor on the LAN:\n%s", out)
 	}
-	all, pings := e.srv.CountVia(h.ID, homeytest.ViaLocal, "*"), e.srv.CountVia(h.ID, homeytest.ViaLocal, "GET /api/manager/system/ping")
+	all, pings := e.srv.CountVia(h.ID, emulator.ViaLocal, "*"), e.srv.CountVia(h.ID, emulator.ViaLocal, "GET /api/manager/system/ping")
 	if all != pings || pings == 0 {
 		t.Errorf("%d requests reached the impostor, %d of them pings: only pings may", all, pings)
 	}
-	if n := e.srv.CountVia(h.ID, homeytest.ViaRelay, "GET /api/manager/devices/device"); n != 1 {
+	if n := e.srv.CountVia(h.ID, emulator.ViaRelay, "GET /api/manager/devices/device"); n != 1 {
 		t.Errorf("%d devices calls through the relay; want 1", n)
 	}
 }
@@ -81,7 +81,7 @@ func TestToleranceNoHomeyIDImpostor(t *testing.T) {
 // TestToleranceTokenBodies: delegation and users/login answering text/plain (bare or quoted):
 // the printed bearer has no quotes or white space and the Homey takes it.
 func TestToleranceTokenBodies(t *testing.T) {
-	for _, body := range []homeytest.TokenBody{homeytest.TokenBodyText, homeytest.TokenBodyQuoted} {
+	for _, body := range []emulator.TokenBody{emulator.TokenBodyText, emulator.TokenBodyQuoted} {
 		t.Run(body.String(), func(t *testing.T) {
 			t.Parallel()
 			e := newTestEnv(t, false)
@@ -163,39 +163,39 @@ func TestToleranceHomeyVariants(t *testing.T) {
 	for _, c := range []struct {
 		name  string
 		homey func(*testEnv) string
-		v     homeytest.Variant
+		v     emulator.Variant
 		check func(t *testing.T, e *testEnv, id string, r result)
 	}{
-		{"pro2019", home, homeytest.Variant{APIVersion: 2}, func(t *testing.T, e *testEnv, id string, r result) {
+		{"pro2019", home, emulator.Variant{APIVersion: 2}, func(t *testing.T, e *testEnv, id string, r result) {
 			if r.code != 0 || e.srv.Count("GET /api/manager/devices/device/") != 1 || e.srv.Count("GET /api/manager/devices/device") != 0 {
 				t.Errorf("devices of a Homey Pro 2019: exit %d %q, %d calls at /device/", r.code, r.stderr, e.srv.Count("GET /api/manager/devices/device/"))
 			}
 		}},
-		{"homey cloud", home, homeytest.Variant{Platform: "cloud"}, func(t *testing.T, e *testEnv, id string, r result) {
-			if r.code != 0 || e.srv.CountVia(id, homeytest.ViaLocal, "*") != 0 || e.srv.CountVia(id, homeytest.ViaRelay, "GET /api/manager/devices/device") != 1 {
-				t.Errorf("devices of a Homey Cloud: exit %d %q, %d LAN requests (want 0)", r.code, r.stderr, e.srv.CountVia(id, homeytest.ViaLocal, "*"))
+		{"homey cloud", home, emulator.Variant{Platform: "cloud"}, func(t *testing.T, e *testEnv, id string, r result) {
+			if r.code != 0 || e.srv.CountVia(id, emulator.ViaLocal, "*") != 0 || e.srv.CountVia(id, emulator.ViaRelay, "GET /api/manager/devices/device") != 1 {
+				t.Errorf("devices of a Homey Cloud: exit %d %q, %d LAN requests (want 0)", r.code, r.stderr, e.srv.CountVia(id, emulator.ViaLocal, "*"))
 			}
 		}},
-		{"forwarded", cabin, homeytest.Variant{Forwarded: true}, func(t *testing.T, e *testEnv, id string, r result) {
-			if r.code != 0 || e.srv.CountVia(id, homeytest.ViaForwarded, "GET /api/manager/devices/device") != 1 {
+		{"forwarded", cabin, emulator.Variant{Forwarded: true}, func(t *testing.T, e *testEnv, id string, r result) {
+			if r.code != 0 || e.srv.CountVia(id, emulator.ViaForwarded, "GET /api/manager/devices/device") != 1 {
 				t.Errorf("devices through remoteUrlForwarded: exit %d %q", r.code, r.stderr)
 			}
 		}},
-		{"v1", cabin, homeytest.Variant{APIVersion: 1}, func(t *testing.T, e *testEnv, id string, r result) {
+		{"v1", cabin, emulator.Variant{APIVersion: 1}, func(t *testing.T, e *testEnv, id string, r result) {
 			oneLine(t, "devices of firmware 1.x", r, exitError, "API version 1")
-			if n := e.srv.CountVia(id, homeytest.ViaRelay, "*") + e.srv.CountVia(id, homeytest.ViaLocal, "*"); n != 0 {
+			if n := e.srv.CountVia(id, emulator.ViaRelay, "*") + e.srv.CountVia(id, emulator.ViaLocal, "*"); n != 0 {
 				t.Errorf("%d requests to a Homey that cannot be signed in to", n)
 			}
 		}},
-		{"invalid serial", home, homeytest.Variant{Ping403: homeytest.PingInvalidSerial}, func(t *testing.T, e *testEnv, id string, r result) {
+		{"invalid serial", home, emulator.Variant{Ping403: emulator.PingInvalidSerial}, func(t *testing.T, e *testEnv, id string, r result) {
 			oneLine(t, "devices with an invalid serial number", r, exitError, "invalid serial number", "Athom support")
 		}},
-		{"subscription inactive", home, homeytest.Variant{Ping403: homeytest.PingSubscriptionInactive}, func(t *testing.T, e *testEnv, id string, r result) {
+		{"subscription inactive", home, emulator.Variant{Ping403: emulator.PingSubscriptionInactive}, func(t *testing.T, e *testEnv, id string, r result) {
 			oneLine(t, "devices with the subscription inactive", r, exitError, "subscription inactive")
 		}},
-		{"subscription inactive on the LAN only", home, homeytest.Variant{Ping403: homeytest.PingSubscriptionInactive, Ping403Via: homeytest.ViaLocal},
+		{"subscription inactive on the LAN only", home, emulator.Variant{Ping403: emulator.PingSubscriptionInactive, Ping403Via: emulator.ViaLocal},
 			func(t *testing.T, e *testEnv, id string, r result) {
-				if r.code != 0 || e.srv.CountVia(id, homeytest.ViaRelay, "GET /api/manager/devices/device") != 1 {
+				if r.code != 0 || e.srv.CountVia(id, emulator.ViaRelay, "GET /api/manager/devices/device") != 1 {
 					t.Errorf("a LAN-only 403 must fall back to the relay: exit %d %q", r.code, r.stderr)
 				}
 			}},

@@ -12,7 +12,7 @@ import (
 )
 
 // TestTrayFollowsCLI: `logout` and `login` on the command line tell the running tray, which shows
-// the new state (SPEC: within a second; the deadline leaves room for a loaded CI machine running
+// the new state (within a second; the deadline leaves room for a loaded CI machine running
 // the other packages' tests at the same time, and the time taken is logged); `use` moves its
 // Homeys check mark.
 func TestTrayFollowsCLI(t *testing.T) {

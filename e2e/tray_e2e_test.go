@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,8 +21,8 @@ import (
 	"time"
 
 	"github.com/homeytray/homeytray/homey"
-	"github.com/homeytray/homeytray/homey/homeytest"
-	"github.com/homeytray/homeytray/tray"
+	"github.com/homeytray/homeytray/homey/emulator"
+	"github.com/homeytray/homeytray/internal/ipc"
 )
 
 // The tray's real-component tests: the real binary runs `homeytray tray` on the private session
@@ -202,6 +203,20 @@ func (e *testEnv) configDir() string {
 
 func (e *testEnv) appName() string { return "homeytray-" + envValue(e.vars, "HOMEYTRAY_PROFILE") }
 
+// cache reads cache.json: what homeytray remembers of the account (a missing file is empty).
+func (e *testEnv) cache(t testing.TB) *cacheFile {
+	t.Helper()
+	var c cacheFile
+	b, err := os.ReadFile(filepath.Join(envValue(e.vars, "XDG_CACHE_HOME"), e.appName(), "cache.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return &c
+	}
+	if err != nil || json.Unmarshal(b, &c) != nil {
+		t.Fatalf("cache.json: %v\n%s", err, b)
+	}
+	return &c
+}
+
 // The X clipboard, through xclip as a user's other programs see it.
 
 func readClipboard(t testing.TB) string {
@@ -258,7 +273,7 @@ func copyBearer(t testing.TB, do func()) (bearer string, latency time.Duration) 
 }
 
 // checkBearer fails unless the emulated Homey accepts bearer.
-func checkBearer(t testing.TB, h homeytestHomey, bearer string) {
+func checkBearer(t testing.TB, h emulatedHomey, bearer string) {
 	t.Helper()
 	if strings.ContainsAny(bearer, " \n\t") {
 		t.Fatalf("the clipboard holds %d bytes with white space, not a bare bearer", len(bearer))
@@ -271,17 +286,17 @@ func checkBearer(t testing.TB, h homeytestHomey, bearer string) {
 	}
 }
 
-type homeytestHomey = struct{ ID, Name, BaseURL string }
+type emulatedHomey = struct{ ID, Name, BaseURL string }
 
-func (e *testEnv) homeyByName(name string) homeytestHomey {
+func (e *testEnv) homeyByName(name string) emulatedHomey {
 	e.t.Helper()
 	for _, h := range e.srv.Homeys() {
 		if h.Name == name {
-			return homeytestHomey{h.ID, h.Name, h.BaseURL}
+			return emulatedHomey{h.ID, h.Name, h.BaseURL}
 		}
 	}
 	e.t.Fatalf("the emulator has no Homey %q", name)
-	return homeytestHomey{}
+	return emulatedHomey{}
 }
 
 // checkNotification fails if a notification carries a secret, or has no app name of ours.
@@ -570,7 +585,7 @@ func (c *trayClient) activateOrFail() {
 
 // checkDevices: the Devices submenu lists the Homey's devices, each under its zone, and clicking
 // one copies its id.
-func checkDevices(t *testing.T, e *testEnv, c *trayClient, h homeytestHomey, bearer string) {
+func checkDevices(t *testing.T, e *testEnv, c *trayClient, h emulatedHomey, bearer string) {
 	t.Helper()
 	hc := &homey.Client{BaseURL: h.BaseURL, HomeyID: h.ID}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -994,14 +1009,14 @@ func procRSS(t *testing.T, pid int) (rss, hwm int64) {
 // tellTestTray sends the tray of e what `homeytray use`/`login` send after a change.
 func tellTestTray(t *testing.T, e *testEnv) {
 	t.Helper()
-	path, err := tray.SocketPath(e.appName())
+	path, err := ipc.SocketPath(e.appName())
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	// The answer is the reload's outcome: under a fault it is an error, which is expected.
-	if _, err := tray.Ask(ctx, path, tray.Request{Op: "changed"}); err != nil {
+	if _, err := ipc.Ask(ctx, path, ipc.Request{Op: ipc.OpChanged}); err != nil {
 		t.Fatalf("the tray's socket: %v", err)
 	}
 }
@@ -1016,7 +1031,7 @@ func startTrayDroppingFirstRefresh(t *testing.T) (*testEnv, *trayProc) {
 	e.srv.SetAccessTokenTTL(30 * time.Second)
 	e.loginHTTP()
 	e.srv.ResetCounts()
-	e.srv.SetFault("POST /oauth2/token", homeytest.Fault{Kind: homeytest.FaultReset, Times: 1})
+	e.srv.SetFault("POST /oauth2/token", emulator.Fault{Kind: emulator.FaultReset, Times: 1})
 	p := e.startTray(t)
 	p.client.waitStatus(10*time.Second, "Signed in as Ada Lovelace")
 	return e, p

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/homey/emulator"
 )
 
 // TestTrayUnderFaults runs a signed-in tray through every broken answer the cloud can give
@@ -24,14 +24,14 @@ func TestTrayUnderFaults(t *testing.T) {
 	requireTrayDesktop(t)
 	notes := watchNotifications(t, os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
 	const ttl = 4 * time.Second // the access token's life: a short outage already outlasts it
-	kinds := []homeytest.Fault{
-		{Kind: homeytest.Fault5xx},
-		{Kind: homeytest.FaultHTML},
-		{Kind: homeytest.FaultTruncated},
-		{Kind: homeytest.FaultWrongType},
-		{Kind: homeytest.FaultReset},
-		{Kind: homeytest.FaultHang},
-		{Kind: homeytest.FaultRateLimit, RetryAfter: "7"},
+	kinds := []emulator.Fault{
+		{Kind: emulator.Fault5xx},
+		{Kind: emulator.FaultHTML},
+		{Kind: emulator.FaultTruncated},
+		{Kind: emulator.FaultWrongType},
+		{Kind: emulator.FaultReset},
+		{Kind: emulator.FaultHang},
+		{Kind: emulator.FaultRateLimit, RetryAfter: "7"},
 	}
 	for _, f := range kinds {
 		t.Run(f.Kind.String(), func(t *testing.T) {
@@ -85,7 +85,7 @@ func TestTrayUnderFaults(t *testing.T) {
 			if !devicesShown(c.menu()) {
 				t.Errorf("the outage emptied the Devices submenu:\n%s", c.menu())
 			}
-			if f.Kind == homeytest.FaultRateLimit {
+			if f.Kind == emulator.FaultRateLimit {
 				// The emulator said "Retry-After: 7": no attempt may follow another sooner.
 				if gap := tries.minGap(); gap < 6500*time.Millisecond {
 					t.Errorf("the tray asked again %v after a 429 that said 7 s", gap)
@@ -124,7 +124,7 @@ type requestClock struct {
 	stop  chan struct{}
 }
 
-func newRequestClock(t testing.TB, srv *homeytest.Server, route string) *requestClock {
+func newRequestClock(t testing.TB, srv *emulator.Server, route string) *requestClock {
 	rc := &requestClock{stop: make(chan struct{})}
 	t.Cleanup(func() { close(rc.stop) })
 	base := srv.Count(route)
@@ -167,7 +167,7 @@ func (rc *requestClock) last() time.Time {
 }
 
 // waitQuiet waits up to max for a moment when route has had no request for quiet.
-func waitQuiet(srv *homeytest.Server, route string, quiet, max time.Duration) bool {
+func waitQuiet(srv *emulator.Server, route string, quiet, max time.Duration) bool {
 	n, since := srv.Count(route), time.Now()
 	return waitFor(max, func() bool {
 		if m := srv.Count(route); m != n {

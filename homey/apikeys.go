@@ -9,9 +9,11 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
-// Homey API keys made from a signed-in owner session (PROTOCOL §12): GET and POST
+// Homey API keys made from a signed-in owner session (docs/protocol.md#create-key): GET and POST
 // /api/manager/users/pat, DELETE /api/manager/users/pat/<id>. Only an owner's OAuth session may
 // manage them; a key's own session answers 403 "Invalid Session Type", another user's 403 "Must
 // Be Owner". Only Homey Pro (Early 2023) and later have them: apiVersion 3 on the local platform.
@@ -42,7 +44,7 @@ func HasCode(err error, status int, code string) bool {
 
 // HasAPIKeys reports whether h can have API keys: a Homey Pro (Early 2023) or later, i.e. the
 // local platform with apiVersion 3 (0 = not said, taken as 3). Homey Pro 2019 and older
-// (apiVersion 2) and Homey Cloud (platform "cloud") have none (PROTOCOL §6.1).
+// (apiVersion 2) and Homey Cloud (platform "cloud") have none (docs/protocol.md#api-keys).
 func HasAPIKeys(h Homey) bool {
 	return h.Platform != "cloud" && (h.APIVersion == 0 || h.APIVersion >= 3)
 }
@@ -172,7 +174,7 @@ func ParseScopes(v string) ([]string, error) {
 			continue
 		}
 		if !KnownScope(s) {
-			return nil, fmt.Errorf("unknown scope %q", sanitize(s, 60))
+			return nil, fmt.Errorf("unknown scope %q", sanitize.Line(s, 60))
 		}
 		seen[s] = true
 		out = append(out, s)

@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // Bearer is a Homey session token with what is needed to reuse it. One session token works on
-// every route of its Homey (PROTOCOL §3.1); BaseURL and Strategy are the route last used.
+// every route of its Homey (docs/protocol.md#homey-login); BaseURL and Strategy are the route last used.
 type Bearer struct {
 	Token       string    `json:"token"`
 	HomeyID     string    `json:"homey_id"`
@@ -236,7 +238,7 @@ func supported(h Homey) error {
 var ErrUnsupportedHomey = errors.New("unsupported Homey")
 
 // UnsupportedError is a Homey with apiVersion 1 (firmware 1.5.13 and older), which signs in
-// without delegation tokens (PROTOCOL §12). It matches [ErrUnsupportedHomey].
+// without delegation tokens (docs/protocol.md#tolerance). It matches [ErrUnsupportedHomey].
 type UnsupportedError struct {
 	HomeyName  string
 	APIVersion int
@@ -246,7 +248,7 @@ type UnsupportedError struct {
 // signed in to with an Athom account here`.
 func (e *UnsupportedError) Error() string {
 	return fmt.Sprintf("Homey %q speaks API version %d (firmware 1.x), which cannot be signed in to with an Athom account here",
-		sanitize(e.HomeyName, 100), e.APIVersion)
+		sanitize.Line(e.HomeyName, 100), e.APIVersion)
 }
 
 // Is matches [ErrUnsupportedHomey].

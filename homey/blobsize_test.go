@@ -9,7 +9,7 @@ import (
 
 // The Homey bearer cache item (the JSON of a Bearer, as the CLI stores it per Homey) must fit a
 // Windows Credential Manager blob: 2560 bytes (CRED_MAX_CREDENTIAL_BLOB_SIZE). Observed session
-// bearers are "<uuid>:<uuid>:<40 hex>", 114 bytes (PROTOCOL §3.3); this uses 1000, and a
+// bearers are "<uuid>:<uuid>:<40 hex>", 114 bytes (docs/protocol.md#homey-login); this uses 1000, and a
 // 500-byte base URL.
 func TestBearerFitsTheCredentialManager(t *testing.T) {
 	const credentialBlobMax = 2560

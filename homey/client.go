@@ -76,7 +76,7 @@ type Zone struct {
 
 // Ping checks that c.BaseURL reaches the Homey c.HomeyID (GET /api/manager/system/ping?id=…).
 // Another Homey answering (an X-Homey-ID that differs, or the body false) gives [ErrWrongHomey];
-// an answer without X-Homey-ID is accepted, as the official client accepts it (PROTOCOL §12):
+// an answer without X-Homey-ID is accepted, as the official client accepts it (docs/protocol.md#tolerance):
 // then the ?id= answer is what confirms the Homey, and only a JSON answer from the address
 // pinged counts (not a page a captive portal redirected to). A 403 "Subscription Inactive" or
 // "Invalid Serial Number" gives an *APIError that also matches [ErrSubscriptionInactive] or

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// devicesExample is the devices example of PROTOCOL.md §3.6, plus a device without "id".
+// devicesExample is the devices example of docs/protocol.md#devices-and-zones, plus a device without "id".
 const devicesExample = `{
   "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d": {
     "id": "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
@@ -160,7 +160,7 @@ func TestPing(t *testing.T) {
 		{"ok", answer("h1", 200, `{"ok":true}`), nil, 0},
 		{"ok empty body", answer("h1", 200, ``), nil, 0},
 		{"other Homey id", answer("h2", 200, `true`), ErrWrongHomey, 0},
-		{"no Homey id: the ?id= answer decides (PROTOCOL §12)", answer("", 200, `true`), nil, 0},
+		{"no Homey id: the ?id= answer decides (docs/protocol.md#tolerance)", answer("", 200, `true`), nil, 0},
 		{"no Homey id, answers false", answer("", 200, `false`), ErrWrongHomey, 0},
 		{"no Homey id, not JSON", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/html")

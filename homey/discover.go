@@ -12,13 +12,13 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/hashicorp/mdns"
+
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
-// Discovery: Homeys announce themselves on the LAN with mDNS/DNS-SD as _homey._tcp (PROTOCOL §6.3),
+// Discovery: Homeys announce themselves on the LAN with mDNS/DNS-SD as _homey._tcp (docs/protocol.md#mdns),
 // with a TXT record that carries `model` (newer firmware) and `name`; an `id` is not confirmed.
 // The library is github.com/hashicorp/mdns (kept by the Consul and Nomad teams, two small
 // dependencies). It sends a query along the system's multicast route unless told an interface,
@@ -56,7 +56,7 @@ func Discover(ctx context.Context, timeout time.Duration) ([]Discovered, error) 
 	if err != nil {
 		return nil, err
 	}
-	entries := make(chan *mdns.ServiceEntry, 64)
+	entries := make(chan *mdns.ServiceEntry, 65)
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -174,7 +174,7 @@ func multicastInterfaces() ([]net.Interface, error) {
 }
 
 // hostID is the cloud id in the host name the official library assumes, homey-<cloud id>.local
-// (PROTOCOL §6.3; a MAC-based name is also reported, which yields nothing). No regexp: nothing
+// (docs/protocol.md#mdns; a MAC-based name is also reported, which yields nothing). No regexp: nothing
 // may run at start-up.
 func hostID(host string) string {
 	h := strings.ToLower(strings.TrimSuffix(host, "."))
@@ -199,9 +199,9 @@ func fromEntry(e *mdns.ServiceEntry) (Discovered, bool) {
 			txt[k] = strings.TrimSpace(v)
 		}
 	}
-	d := Discovered{Name: clean(txt["name"]), Model: clean(txt["model"]), ID: clean(txt["id"])}
+	d := Discovered{Name: sanitize.Line(txt["name"], 65), Model: sanitize.Line(txt["model"], 65), ID: sanitize.Line(txt["id"], 65)}
 	if d.Name == "" {
-		d.Name = clean(instanceName(e.Name))
+		d.Name = sanitize.Line(instanceName(e.Name), 65)
 	}
 	if d.ID == "" {
 		d.ID = hostID(e.Host)
@@ -245,23 +245,4 @@ func isDigits(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// clean makes text from the network safe to print in one table cell: no control characters or
-// tabs, at most 64 runes.
-func clean(s string) string {
-	var b strings.Builder
-	n := 0
-	for _, r := range strings.TrimSpace(s) {
-		if n == 64 {
-			b.WriteString("…")
-			break
-		}
-		if unicode.IsControl(r) || r == utf8.RuneError || unicode.Is(unicode.Bidi_Control, r) {
-			r = ' '
-		}
-		b.WriteRune(r)
-		n++
-	}
-	return strings.TrimSpace(b.String())
 }

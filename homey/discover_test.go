@@ -70,21 +70,3 @@ func TestHostID(t *testing.T) {
 		}
 	}
 }
-
-func TestClean(t *testing.T) {
-	for in, want := range map[string]string{
-		"  Kitchen  ":           "Kitchen",
-		"a\tb\nc":               "a b c",
-		"bidi\u202eevil":        "bidi evil",
-		"bad\xffbyte":           "bad byte",
-		strings.Repeat("é", 65): strings.Repeat("é", 64) + "…",
-		strings.Repeat("é", 64): strings.Repeat("é", 64),
-		"\x1b[2J":               "[2J",
-		"tail control\x07":      "tail control",
-		"":                      "",
-	} {
-		if got := clean(in); got != want {
-			t.Errorf("clean(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

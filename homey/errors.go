@@ -12,8 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // Sentinel errors, for errors.Is.
@@ -238,10 +238,10 @@ func (e *APIError) parse(body []byte) bool {
 	if err := json.Unmarshal(body, &m); err != nil || m == nil {
 		return false
 	}
-	e.Code = sanitize(scalar(m["error"]), maxCodeLen)
+	e.Code = sanitize.Line(scalar(m["error"]), maxCodeLen)
 	for _, k := range []string{"error_description", "error_message", "message"} {
 		if d := description(m[k]); d != "" {
-			e.Description = sanitize(d, maxDescLen)
+			e.Description = sanitize.Line(d, maxDescLen)
 			break
 		}
 	}
@@ -280,20 +280,4 @@ func description(raw json.RawMessage) string {
 		parts = append(parts, k+": "+scalar(obj[k]))
 	}
 	return strings.Join(parts, ", ")
-}
-
-// sanitize makes s one printable line of at most max runes.
-func sanitize(s string, max int) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:max-1]) + "…"
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 const devicesOp = "GET /api/manager/devices/device"
@@ -200,12 +202,12 @@ func TestSanitize(t *testing.T) {
 		{long, strings.Repeat("x", maxDescLen-1) + "…"},
 	}
 	for _, tt := range tests {
-		got := sanitize(tt.in, maxDescLen)
+		got := sanitize.Line(tt.in, maxDescLen)
 		if got != tt.want {
-			t.Errorf("sanitize(%.20q) = %.40q; want %.40q", tt.in, got, tt.want)
+			t.Errorf("sanitize.Line(%.20q) = %.40q; want %.40q", tt.in, got, tt.want)
 		}
 		if n := len([]rune(got)); n > maxDescLen {
-			t.Errorf("sanitize(%.20q) has %d runes", tt.in, n)
+			t.Errorf("sanitize.Line(%.20q) has %d runes", tt.in, n)
 		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"go.uber.org/goleak"
 	"golang.org/x/oauth2"
 
-	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/homey/emulator"
 )
 
 // faultCall is one API call of the package, run against the emulator.
@@ -31,7 +31,7 @@ type faultCall struct {
 // closed (an unclosed one leaves a persistConn loop behind).
 func TestFaultsEveryCall(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
-	srv, err := homeytest.New(homeytest.Options{RelayLatency: -1})
+	srv, err := emulator.New(emulator.Options{RelayLatency: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,14 +78,14 @@ func TestFaultsEveryCall(t *testing.T) {
 		{"GET /api/manager/devices/device", hi.BaseURL, func(ctx context.Context) error { _, err := homeyc.Devices(ctx, bearer); return err }},
 		{"GET /api/manager/zones/zone", hi.BaseURL, func(ctx context.Context) error { _, err := homeyc.Zones(ctx, bearer); return err }},
 	}
-	kinds := []homeytest.FaultKind{homeytest.Fault5xx, homeytest.FaultHTML, homeytest.FaultTruncated, homeytest.FaultWrongType,
-		homeytest.FaultReset, homeytest.FaultHang, homeytest.FaultRateLimit, homeytest.FaultSlow}
+	kinds := []emulator.FaultKind{emulator.Fault5xx, emulator.FaultHTML, emulator.FaultTruncated, emulator.FaultWrongType,
+		emulator.FaultReset, emulator.FaultHang, emulator.FaultRateLimit, emulator.FaultSlow}
 	for _, c := range calls {
 		for _, kind := range kinds {
 			t.Run(c.route+"/"+kind.String(), func(t *testing.T) {
-				srv.SetFault(c.route, homeytest.Fault{Kind: kind, Delay: timeout / 4})
+				srv.SetFault(c.route, emulator.Fault{Kind: kind, Delay: timeout / 4})
 				cctx := ctx
-				if kind == homeytest.FaultHang {
+				if kind == emulator.FaultHang {
 					var cancel context.CancelFunc
 					cctx, cancel = context.WithTimeout(ctx, timeout)
 					defer cancel()
@@ -108,7 +108,7 @@ func TestFaultsEveryCall(t *testing.T) {
 	t.Run("ratelimit with an HTTP-date", func(t *testing.T) {
 		// 90 s after the answer's own Date, whatever our clock says.
 		at := srv.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat)
-		srv.SetFault("GET /user/me", homeytest.Fault{Kind: homeytest.FaultRateLimit, RetryAfter: at, Times: 1})
+		srv.SetFault("GET /user/me", emulator.Fault{Kind: emulator.FaultRateLimit, RetryAfter: at, Times: 1})
 		_, err := cloud.Me(ctx)
 		var ra interface{ RetryAfter() time.Duration }
 		if !errors.As(err, &ra) || ra.RetryAfter() < 85*time.Second || ra.RetryAfter() > 90*time.Second {
@@ -123,7 +123,7 @@ func TestFaultsEveryCall(t *testing.T) {
 	goleak.VerifyNone(t, ignore)
 }
 
-func checkFaultError(t *testing.T, c faultCall, kind homeytest.FaultKind, err error) {
+func checkFaultError(t *testing.T, c faultCall, kind emulator.FaultKind, err error) {
 	t.Helper()
 	var ae *APIError
 	isAPI := errors.As(err, &ae)
@@ -131,37 +131,37 @@ func checkFaultError(t *testing.T, c faultCall, kind homeytest.FaultKind, err er
 	network := isNetworkErrorAt(err, c.base)
 	ping := c.route == "GET /api/manager/system/ping"
 	switch kind {
-	case homeytest.Fault5xx:
+	case emulator.Fault5xx:
 		if !isAPI || ae.StatusCode != 500 || bad {
 			t.Errorf("5xx: %v, want an *APIError 500", err)
 		}
-	case homeytest.FaultHTML:
+	case emulator.FaultHTML:
 		if !isAPI || ae.StatusCode != 502 || !bad || strings.Contains(err.Error(), "<") {
 			t.Errorf("html: %v, want an *APIError 502 that is ErrBadResponse, quoting nothing", err)
 		}
-	case homeytest.FaultTruncated:
+	case emulator.FaultTruncated:
 		// A ping is judged by its X-Homey-ID first: the broken proxy sent none.
 		if ping && !errors.Is(err, ErrWrongHomey) || !ping && (!bad || isAPI) {
 			t.Errorf("truncated: %v, want ErrBadResponse (a ping: ErrWrongHomey)", err)
 		}
-	case homeytest.FaultWrongType:
-		// The ping's success body is ignored, as the official client does (PROTOCOL §10.13).
+	case emulator.FaultWrongType:
+		// The ping's success body is ignored, as the official client does (docs/protocol.md#ping).
 		if ping && err != nil || !ping && (!bad || isAPI || !strings.Contains(err.Error(), "wrong JSON type")) {
 			t.Errorf("wrongtype: %v, want ErrBadResponse for a wrong JSON type (a ping: no error)", err)
 		}
-	case homeytest.FaultReset:
+	case emulator.FaultReset:
 		if !network || isAPI {
 			t.Errorf("reset: %v, want a network error at %s", err, c.route)
 		}
-	case homeytest.FaultHang:
+	case emulator.FaultHang:
 		if !network || !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("hang: %v, want the deadline as a network error", err)
 		}
-	case homeytest.FaultRateLimit:
+	case emulator.FaultRateLimit:
 		if !isAPI || ae.StatusCode != http.StatusTooManyRequests || ae.RetryAfter() != 2*time.Second {
 			t.Errorf("ratelimit: %v, want an *APIError 429 with RetryAfter 2 s", err)
 		}
-	case homeytest.FaultSlow:
+	case emulator.FaultSlow:
 		if err != nil {
 			t.Errorf("slow: %v, want success", err)
 		}

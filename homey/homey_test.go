@@ -9,7 +9,7 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// userMe is the /user/me example of PROTOCOL.md §2.3.
+// userMe is the /user/me example of docs/protocol.md#user.
 const userMe = `{
   "_id": "5e6f7a8b9c0d1e2f3a4b5c6d",
   "firstname": "Ada", "lastname": "Lovelace", "fullname": "Ada Lovelace",

@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // MainState is a device's main state in a word or two, for a menu beside its name: "on" or
@@ -67,7 +69,7 @@ func number(c Capability) string {
 		return ""
 	}
 	s := strconv.FormatFloat(v, 'f', -1, 64)
-	if u := sanitize(c.Units, 10); u != "" {
+	if u := sanitize.Line(c.Units, 10); u != "" {
 		s += " " + u
 	}
 	return s

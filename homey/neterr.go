@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"os"
 	"syscall"
+
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // IsNetworkError reports whether err is a failure to reach a server or to get its answer in
@@ -37,7 +39,7 @@ func NetworkCause(err error) string {
 	case errors.Is(err, syscall.ECONNRESET):
 		return "the connection was reset"
 	case errors.As(err, &de):
-		return "cannot find " + sanitize(de.Name, 80)
+		return "cannot find " + sanitize.Line(de.Name, 80)
 	}
 	return "network error"
 }

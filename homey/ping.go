@@ -12,10 +12,12 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // A Homey Pro (Early 2023 and later) can be reached on its LAN with an API key made in its web
-// app (PROTOCOL §6.1): the key is the bearer itself, so the address it goes to must first prove,
+// app (docs/protocol.md#api-keys): the key is the bearer itself, so the address it goes to must first prove,
 // by a ping, that it is that Homey.
 
 // NormalizeAddress makes the base URL of a Homey of what a user typed: scheme, host and port
@@ -46,7 +48,7 @@ func NormalizeAddress(s string) (string, error) {
 // secret to base only after a nil error. hc nil is a client with a 15 s timeout.
 //
 // With wantID an answer without X-Homey-ID is accepted, as the official client accepts it
-// (PROTOCOL §12): the ?id= answer (false from another Homey) then confirms the Homey, and only
+// (docs/protocol.md#tolerance): the ?id= answer (false from another Homey) then confirms the Homey, and only
 // a JSON answer from base itself counts (not a captive portal's page). Without wantID the
 // header is the only proof, as for the official createLocalAPI.
 //
@@ -119,7 +121,7 @@ func (e *PingError) Error() string {
 	if e.ID == "" {
 		return fmt.Sprintf("ping %s: %v (it answered false for %s)", e.BaseURL, ErrWrongHomey, e.WantID)
 	}
-	return fmt.Sprintf("ping %s: %v (%s, not %s)", e.BaseURL, ErrWrongHomey, sanitize(e.ID, 100), e.WantID)
+	return fmt.Sprintf("ping %s: %v (%s, not %s)", e.BaseURL, ErrWrongHomey, sanitize.Line(e.ID, 100), e.WantID)
 }
 
 // Is matches [ErrWrongHomey].

@@ -118,8 +118,8 @@ func doJSON(ctx context.Context, hc *http.Client, r *request, limit int64, out a
 const maxTokenBody = 64 << 10
 
 // doToken sends r and reads a 2xx answer that is a token: a JSON string (the documented form), or
-// the bare token as text, as the official client takes any answer that is not JSON (PROTOCOL
-// §12). Quotes and white space around it are dropped; an empty body, an HTML page, JSON that is
+// the bare token as text, as the official client takes any answer that is not JSON
+// (docs/protocol.md#tolerance). Quotes and white space around it are dropped; an empty body, an HTML page, JSON that is
 // no string, or text with spaces or control characters inside is ErrBadResponse.
 func doToken(ctx context.Context, hc *http.Client, r *request) (string, error) {
 	var tok string

@@ -8,9 +8,11 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
-// Discovery strategies, as the official client names them (PROTOCOL §3.1).
+// Discovery strategies, as the official client names them (docs/protocol.md#routes).
 const (
 	StrategyLocalSecure     = "localSecure"     // https://<a-b-c-d>.homey.homeylocal.com (localUrlSecure)
 	StrategyLocal           = "local"           // http://<LAN IP> (localUrl)
@@ -48,7 +50,7 @@ func (r Route) Kind() string {
 // String is "<strategy> <base URL>".
 func (r Route) String() string { return r.Strategy + " " + r.BaseURL }
 
-// pingTimeouts are the official client's per-strategy ping timeouts (PROTOCOL §7.3).
+// pingTimeouts are the official client's per-strategy ping timeouts (docs/protocol.md#the-official-race).
 var pingTimeouts = map[string]time.Duration{
 	StrategyLocalSecure:     1200 * time.Millisecond,
 	StrategyLocal:           1000 * time.Millisecond,
@@ -99,12 +101,9 @@ type pingResult struct {
 // the LAN address fails, and at most this much later than at once when it just does not answer.
 const RelayHeadStart = 250 * time.Millisecond
 
-// relayHeadStart is RelayHeadStart; tests shorten or lengthen it.
-var relayHeadStart = RelayHeadStart
-
 // Race pings the candidates of h (GET /api/manager/system/ping?id=<id> with X-Homey-ID, each
-// with the official timeout) and picks a route the way the official client does (PROTOCOL
-// §7.4): localSecure decides first if the Homey has one (on failure the first other success
+// with the official timeout) and picks a route the way the official client does
+// (docs/protocol.md#the-official-race): localSecure decides first if the Homey has one (on failure the first other success
 // wins); else local, else remoteForwarded, each with the cloud relay as the fallback; else the
 // cloud relay alone. The addresses other than the relay are pinged at once; the relay after
 // [RelayHeadStart], or at once when the deciding address fails. Pings still running when a route
@@ -116,6 +115,11 @@ var relayHeadStart = RelayHeadStart
 // no address wins, the error matches [ErrOffline] (or [ErrSubscriptionInactive] /
 // [ErrInvalidSerial] when a Homey said so) and names each address and why, on one line.
 func Race(ctx context.Context, h Homey, c *http.Client) (Route, error) {
+	return race(ctx, h, c, RelayHeadStart)
+}
+
+// race is Race with the relay's head start as a parameter (tests lengthen it).
+func race(ctx context.Context, h Homey, c *http.Client, relayHeadStart time.Duration) (Route, error) {
 	cands := h.Candidates()
 	switch {
 	case h.ID == "":
@@ -251,7 +255,7 @@ func (e *OfflineError) Error() string {
 		what = ": invalid serial number"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Homey %q%s", sanitize(name, 100), what)
+	fmt.Fprintf(&b, "Homey %q%s", sanitize.Line(name, 100), what)
 	for i, r := range e.Routes {
 		if i == 0 {
 			b.WriteString(": ")
@@ -278,7 +282,7 @@ const pingOp = "GET /api/manager/system/ping: "
 
 // pingCause is a ping error without the operation prefix, on one line.
 func pingCause(err error) string {
-	return sanitize(strings.TrimPrefix(err.Error(), pingOp), 160)
+	return sanitize.Line(strings.TrimPrefix(err.Error(), pingOp), 160)
 }
 
 // Router picks the base URL for a Homey. BaseURL returns the route to use; bearer says that a

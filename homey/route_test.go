@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/homeytray/homeytray/homey/homeytest"
 	"golang.org/x/oauth2"
+
+	"github.com/homeytray/homeytray/homey/emulator"
 )
 
 const (
@@ -20,14 +21,14 @@ const (
 
 // emu is the emulator with a signed-in Cloud and the user's Homeys as /user/me lists them.
 type emu struct {
-	srv    *homeytest.Server
+	srv    *emulator.Server
 	cloud  *Cloud
 	homeys []Homey
 }
 
-func newEmu(t testing.TB, o homeytest.Options) *emu {
+func newEmu(t testing.TB, o emulator.Options) *emu {
 	t.Helper()
-	s := homeytest.NewServer(t, o)
+	s := emulator.NewServer(t, o)
 	code, err := s.AuthorizeCode("st")
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +87,7 @@ func equalRoutes(a, b []Route) bool {
 // TestRaceEmulator: the local listener wins; the relay takes over when it stops; an impostor at
 // localUrl is rejected.
 func TestRaceEmulator(t *testing.T) {
-	e := newEmu(t, homeytest.Options{})
+	e := newEmu(t, emulator.Options{})
 	h := e.homeys[0]
 	ctx := context.Background()
 
@@ -94,7 +95,7 @@ func TestRaceEmulator(t *testing.T) {
 	if err != nil || r != e.local(h) {
 		t.Fatalf("Race = %v, %v; want %v", r, err, e.local(h))
 	}
-	if n := e.count(h, homeytest.ViaLocal, pingOpRoute); n != 1 {
+	if n := e.count(h, emulator.ViaLocal, pingOpRoute); n != 1 {
 		t.Errorf("%d local pings; want 1", n)
 	}
 
@@ -111,7 +112,7 @@ func TestRaceEmulator(t *testing.T) {
 	if r, err = Race(ctx, h, nil); err != nil || r != e.relay(h) {
 		t.Fatalf("wrong X-Homey-ID at localUrl: Race = %v, %v; want %v", r, err, e.relay(h))
 	}
-	if n := e.count(h, homeytest.ViaLocal, pingOpRoute); n != 1 {
+	if n := e.count(h, emulator.ViaLocal, pingOpRoute); n != 1 {
 		t.Errorf("%d pings of the impostor; want 1", n)
 	}
 }
@@ -299,7 +300,7 @@ func (m *memRoutes) routes() *Routes { return &Routes{Load: m.load, Save: m.save
 // TestRoutesRemembered: a remembered route costs no race; a remembered LAN route is pinged once
 // per process (per Routes) before a secret is sent; a failing ping races again.
 func TestRoutesRemembered(t *testing.T) {
-	e := newEmu(t, homeytest.Options{})
+	e := newEmu(t, emulator.Options{})
 	h := e.homeys[0]
 	ctx := context.Background()
 	mem := &memRoutes{m: map[string]Route{}}
@@ -331,7 +332,7 @@ func TestRoutesRemembered(t *testing.T) {
 			t.Fatalf("new process, bearer: %v, %v", r, err)
 		}
 	}
-	if n, all := e.count(h, homeytest.ViaLocal, pingOpRoute), e.srv.Count("*"); n != 1 || all != 1 {
+	if n, all := e.count(h, emulator.ViaLocal, pingOpRoute), e.srv.Count("*"); n != 1 || all != 1 {
 		t.Errorf("new process, 3 × bearer: %d local pings, %d calls; want 1, 1", n, all)
 	}
 
@@ -370,7 +371,7 @@ func TestRoutesRemembered(t *testing.T) {
 // TestRoutesWrongIDBeforeBearer: a remembered LAN address now answered by another Homey gets no
 // secret: the ping rejects it, the route is forgotten and the relay takes over.
 func TestRoutesWrongIDBeforeBearer(t *testing.T) {
-	e := newEmu(t, homeytest.Options{})
+	e := newEmu(t, emulator.Options{})
 	h := e.homeys[0]
 	mem := &memRoutes{m: map[string]Route{h.ID: e.local(h)}}
 	e.srv.SetWrongID(h.ID, true)
@@ -384,10 +385,10 @@ func TestRoutesWrongIDBeforeBearer(t *testing.T) {
 	if err != nil || got == 0 {
 		t.Fatalf("Do = %v (%d devices)", err, got)
 	}
-	if n := e.count(h, homeytest.ViaLocal, "*"); n != 2 { // the check ping + the race ping
+	if n := e.count(h, emulator.ViaLocal, "*"); n != 2 { // the check ping + the race ping
 		t.Errorf("%d requests to the impostor; want 2 pings", n)
 	}
-	if e.count(h, homeytest.ViaLocal, loginOp) != 0 || e.count(h, homeytest.ViaLocal, devicesOp) != 0 {
+	if e.count(h, emulator.ViaLocal, loginOp) != 0 || e.count(h, emulator.ViaLocal, devicesOp) != 0 {
 		t.Error("a secret went to the impostor")
 	}
 	if mem.m[h.ID] != e.relay(h) {
@@ -398,7 +399,7 @@ func TestRoutesWrongIDBeforeBearer(t *testing.T) {
 // TestBearersRouted: the whole pipeline on the emulator: local first, one login serves both
 // routes, the relay takes over when local stops answering, with no new login.
 func TestBearersRouted(t *testing.T) {
-	e := newEmu(t, homeytest.Options{})
+	e := newEmu(t, emulator.Options{})
 	h := e.homeys[0]
 	ctx := context.Background()
 	cache := &memCache{m: map[string]Bearer{}}
@@ -415,7 +416,7 @@ func TestBearersRouted(t *testing.T) {
 	if br := cache.m[h.ID]; br.BaseURL != h.LocalURL || br.Strategy != StrategyLocal {
 		t.Errorf("bearer route %s %s; want local", br.Strategy, br.BaseURL)
 	}
-	if l, r := e.count(h, homeytest.ViaLocal, devicesOp), e.count(h, homeytest.ViaRelay, "*"); l != 1 || r != 0 {
+	if l, r := e.count(h, emulator.ViaLocal, devicesOp), e.count(h, emulator.ViaRelay, "*"); l != 1 || r != 0 {
 		t.Errorf("devices: %d local, %d relay requests; want 1, 0", l, r)
 	}
 	e.srv.ResetCounts()
@@ -431,7 +432,7 @@ func TestBearersRouted(t *testing.T) {
 	if err := devices(); err != nil {
 		t.Fatalf("devices with local stopped: %v", err)
 	}
-	if n := e.count(h, homeytest.ViaRelay, devicesOp); n != 1 {
+	if n := e.count(h, emulator.ViaRelay, devicesOp); n != 1 {
 		t.Errorf("%d devices calls on the relay; want 1", n)
 	}
 	if n := e.srv.Count(loginOp) + e.srv.Count("POST /delegation/token"); n != 0 {
@@ -449,7 +450,7 @@ func TestBearersRouted(t *testing.T) {
 // TestBearersRoutedGetRetry: a stale bearer confirmed on a remembered https-like route that
 // fails at the network level: Failed, a race and the confirmation on the new route.
 func TestBearersRoutedGetRetry(t *testing.T) {
-	e := newEmu(t, homeytest.Options{})
+	e := newEmu(t, emulator.Options{})
 	h := e.homeys[0]
 	ctx := context.Background()
 	rs := &Routes{}
@@ -463,7 +464,7 @@ func TestBearersRoutedGetRetry(t *testing.T) {
 	if err != nil || br.BaseURL != h.RemoteURL {
 		t.Fatalf("Get = %v, %v; want the bearer confirmed through the relay", br, err)
 	}
-	if n := e.count(h, homeytest.ViaRelay, "GET /api/manager/sessions/session/me"); n != 1 {
+	if n := e.count(h, emulator.ViaRelay, "GET /api/manager/sessions/session/me"); n != 1 {
 		t.Errorf("%d session/me on the relay; want 1", n)
 	}
 	if n := e.srv.Count(loginOp); n != 0 {
@@ -474,7 +475,7 @@ func TestBearersRoutedGetRetry(t *testing.T) {
 // BenchmarkDevices: a warm devices call on the local route and on the relay (the emulator's
 // default relay latency); reports the median.
 func BenchmarkDevices(b *testing.B) {
-	e := newEmu(b, homeytest.Options{})
+	e := newEmu(b, emulator.Options{})
 	h := e.homeys[0]
 	ctx := context.Background()
 	bs := &Bearers{Cloud: e.cloud, Cache: &memCache{m: map[string]Bearer{}}}

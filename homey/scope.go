@@ -3,7 +3,7 @@ package homey
 import "strings"
 
 // Scopes of a Homey API key that this program checks. Scope names follow
-// homey.<manager>[.readonly|.control|…]; "homey" alone is everything (PROTOCOL §3.5, §12).
+// homey.<manager>[.readonly|.control|…]; "homey" alone is everything (docs/protocol.md#scopes).
 const (
 	ScopeDevices = "homey.device.readonly" // list devices: `devices` and the tray's Devices menu
 	ScopeZones   = "homey.zone.readonly"   // list zones: room names instead of zone ids
@@ -11,7 +11,7 @@ const (
 
 // HasScope reports whether scopes grant want, itself or through a parent, as the Homey checks
 // them: "homey" grants everything, "homey.device" grants "homey.device.readonly". The official
-// library's instanceOfScope is a plain prefix test (PROTOCOL §12); here a parent ends at a dot,
+// library's instanceOfScope is a plain prefix test (docs/protocol.md#scopes); here a parent ends at a dot,
 // so "homey.dev" grants nothing of "homey.device", a name no Homey issues anyway.
 func HasScope(scopes []string, want string) bool {
 	for _, s := range scopes {

@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/homeytray/homeytray/homey/homeytest"
+	"github.com/homeytray/homeytray/homey/emulator"
 )
 
-// The variants the emulator can produce where Athom's official client is lenient (PROTOCOL
-// §12): homeytray takes each of them, and the strict defaults keep passing (the other tests).
+// The variants the emulator can produce where Athom's official client is lenient
+// (docs/protocol.md#tolerance): homeytray takes each of them, and the strict defaults keep passing (the other tests).
 
 // me is the user's Homeys as /user/me lists them now (after SetVariant).
 func (e *emu) me(t *testing.T) []Homey {
@@ -36,9 +36,9 @@ func devicesWith(ctx context.Context, b *Bearers, h Homey) (map[string]Device, e
 }
 
 func TestNoHomeyIDHeader(t *testing.T) {
-	for _, via := range []string{homeytest.ViaRelay, homeytest.ViaLocal, homeytest.ViaAll} {
+	for _, via := range []string{emulator.ViaRelay, emulator.ViaLocal, emulator.ViaAll} {
 		t.Run(via, func(t *testing.T) {
-			e := newEmu(t, homeytest.Options{NoHomeyID: via})
+			e := newEmu(t, emulator.Options{NoHomeyID: via})
 			h := e.homeys[0]
 			ctx := context.Background()
 			if r, err := Race(ctx, h, nil); err != nil || r != e.local(h) {
@@ -62,7 +62,7 @@ func TestNoHomeyIDHeader(t *testing.T) {
 // TestNoHomeyIDImpostor: without X-Homey-ID on the LAN, another Homey at the address is told
 // apart by its ?id= answer (false): no bearer goes there, the relay is used.
 func TestNoHomeyIDImpostor(t *testing.T) {
-	e := newEmu(t, homeytest.Options{NoHomeyID: homeytest.ViaLocal})
+	e := newEmu(t, emulator.Options{NoHomeyID: emulator.ViaLocal})
 	h := e.homeys[0]
 	e.srv.SetWrongID(h.ID, true)
 	ctx := context.Background()
@@ -70,11 +70,11 @@ func TestNoHomeyIDImpostor(t *testing.T) {
 	if _, err := devicesWith(ctx, b, h); err != nil {
 		t.Fatalf("devices: %v", err)
 	}
-	local := e.count(h, homeytest.ViaLocal, "*")
-	if pings := e.count(h, homeytest.ViaLocal, pingOpRoute); local != pings || pings != 1 {
+	local := e.count(h, emulator.ViaLocal, "*")
+	if pings := e.count(h, emulator.ViaLocal, pingOpRoute); local != pings || pings != 1 {
 		t.Errorf("%d requests to the impostor, %d of them pings; want the one ping only", local, pings)
 	}
-	if n := e.count(h, homeytest.ViaRelay, devicesOp); n != 1 {
+	if n := e.count(h, emulator.ViaRelay, devicesOp); n != 1 {
 		t.Errorf("%d devices calls on the relay; want 1", n)
 	}
 	if _, err := Ping(ctx, nil, h.LocalURL, h.ID); !errors.Is(err, ErrWrongHomey) {
@@ -83,9 +83,9 @@ func TestNoHomeyIDImpostor(t *testing.T) {
 }
 
 func TestTokenBodies(t *testing.T) {
-	for _, body := range []homeytest.TokenBody{homeytest.TokenBodyJSON, homeytest.TokenBodyText, homeytest.TokenBodyQuoted} {
+	for _, body := range []emulator.TokenBody{emulator.TokenBodyJSON, emulator.TokenBodyText, emulator.TokenBodyQuoted} {
 		t.Run(body.String(), func(t *testing.T) {
-			e := newEmu(t, homeytest.Options{TokenBody: body})
+			e := newEmu(t, emulator.Options{TokenBody: body})
 			ctx := context.Background()
 			jwt, err := e.cloud.DelegationToken(ctx)
 			if err != nil || strings.ContainsAny(jwt, "\" \n") || strings.Count(jwt, ".") != 2 {
@@ -105,8 +105,8 @@ func TestTokenBodies(t *testing.T) {
 }
 
 func TestPro2019TrailingSlash(t *testing.T) {
-	e := newEmu(t, homeytest.Options{})
-	if err := e.srv.SetVariant(e.homeys[0].ID, homeytest.Variant{APIVersion: 2}); err != nil {
+	e := newEmu(t, emulator.Options{})
+	if err := e.srv.SetVariant(e.homeys[0].ID, emulator.Variant{APIVersion: 2}); err != nil {
 		t.Fatal(err)
 	}
 	h := e.me(t)[0]
@@ -123,7 +123,7 @@ func TestPro2019TrailingSlash(t *testing.T) {
 }
 
 func TestAPIVersion1Refused(t *testing.T) {
-	e := newEmu(t, homeytest.Options{Variants: map[string]homeytest.Variant{"Home": {APIVersion: 1}}})
+	e := newEmu(t, emulator.Options{Variants: map[string]emulator.Variant{"Home": {APIVersion: 1}}})
 	h := e.me(t)[0]
 	b := &Bearers{Cloud: e.cloud, Cache: &memCache{m: map[string]Bearer{}}, Router: &Routes{}}
 	_, err := b.Get(context.Background(), h)
@@ -144,13 +144,13 @@ func TestPing403(t *testing.T) {
 		want error
 		text string
 	}{
-		{homeytest.PingInvalidSerial, ErrInvalidSerial, "invalid serial number"},
-		{homeytest.PingSubscriptionInactive, ErrSubscriptionInactive, "subscription inactive"},
+		{emulator.PingInvalidSerial, ErrInvalidSerial, "invalid serial number"},
+		{emulator.PingSubscriptionInactive, ErrSubscriptionInactive, "subscription inactive"},
 	} {
 		t.Run(c.msg, func(t *testing.T) {
-			e := newEmu(t, homeytest.Options{})
+			e := newEmu(t, emulator.Options{})
 			h := e.homeys[0]
-			if err := e.srv.SetVariant(h.ID, homeytest.Variant{Ping403: c.msg}); err != nil {
+			if err := e.srv.SetVariant(h.ID, emulator.Variant{Ping403: c.msg}); err != nil {
 				t.Fatal(err)
 			}
 			_, err := Race(ctx, h, nil)
@@ -158,7 +158,7 @@ func TestPing403(t *testing.T) {
 				t.Fatalf("Race with every ping 403 %q: %v", c.msg, err)
 			}
 			// Only the LAN address says so: the relay's answer is used, as the official client does.
-			if err := e.srv.SetVariant(h.ID, homeytest.Variant{Ping403: c.msg, Ping403Via: homeytest.ViaLocal}); err != nil {
+			if err := e.srv.SetVariant(h.ID, emulator.Variant{Ping403: c.msg, Ping403Via: emulator.ViaLocal}); err != nil {
 				t.Fatal(err)
 			}
 			if r, err := Race(ctx, h, nil); err != nil || r != e.relay(h) {
@@ -169,7 +169,7 @@ func TestPing403(t *testing.T) {
 }
 
 func TestHomeyCloudOnlyRelay(t *testing.T) {
-	e := newEmu(t, homeytest.Options{Variants: map[string]homeytest.Variant{"Home": {Platform: "cloud"}}})
+	e := newEmu(t, emulator.Options{Variants: map[string]emulator.Variant{"Home": {Platform: "cloud"}}})
 	h := e.me(t)[0]
 	if h.Platform != "cloud" || h.LocalURL == "" {
 		t.Fatalf("/user/me: %+v; want a Homey Cloud that still lists a localUrl", h)
@@ -178,13 +178,13 @@ func TestHomeyCloudOnlyRelay(t *testing.T) {
 	if _, err := devicesWith(context.Background(), b, h); err != nil {
 		t.Fatal(err)
 	}
-	if n := e.count(h, homeytest.ViaLocal, "*"); n != 0 {
+	if n := e.count(h, emulator.ViaLocal, "*"); n != 0 {
 		t.Errorf("%d requests to the localUrl of a Homey Cloud; want 0", n)
 	}
 }
 
 func TestRemoteForwarded(t *testing.T) {
-	e := newEmu(t, homeytest.Options{Variants: map[string]homeytest.Variant{"Cabin": {Forwarded: true}}})
+	e := newEmu(t, emulator.Options{Variants: map[string]emulator.Variant{"Cabin": {Forwarded: true}}})
 	h := e.me(t)[1]
 	if h.RemoteURLForwarded == "" || h.LocalURL != "" {
 		t.Fatalf("/user/me: %+v; want remoteUrlForwarded and no localUrl", h)
@@ -197,7 +197,7 @@ func TestRemoteForwarded(t *testing.T) {
 	if _, err := devicesWith(context.Background(), b, h); err != nil {
 		t.Fatal(err)
 	}
-	if n := e.count(h, homeytest.ViaForwarded, devicesOp); n != 1 {
+	if n := e.count(h, emulator.ViaForwarded, devicesOp); n != 1 {
 		t.Errorf("%d devices calls through the forwarded port; want 1", n)
 	}
 }
@@ -205,7 +205,7 @@ func TestRemoteForwarded(t *testing.T) {
 // TestRelayHeadStart: at home the LAN address answers within the head start and the relay is
 // never pinged; with the LAN address refusing, the relay is pinged at once and wins.
 func TestRelayHeadStart(t *testing.T) {
-	e := newEmu(t, homeytest.Options{RelayLatency: -1}) // no latency: a ping that started would be counted
+	e := newEmu(t, emulator.Options{RelayLatency: -1}) // no latency: a ping that started would be counted
 	h := e.homeys[0]
 	ctx := context.Background()
 	for range 5 {
@@ -213,15 +213,13 @@ func TestRelayHeadStart(t *testing.T) {
 			t.Fatalf("Race = %v, %v", r, err)
 		}
 	}
-	if n := e.count(h, homeytest.ViaRelay, "*"); n != 0 {
+	if n := e.count(h, emulator.ViaRelay, "*"); n != 0 {
 		t.Errorf("the relay was pinged %d times although the LAN answered first", n)
 	}
 	e.srv.StopLocal(h.ID)
 	defer func() { _ = e.srv.StartLocal(h.ID) }()
-	old := relayHeadStart
-	relayHeadStart = time.Hour // the relay may only start because the LAN address failed
-	defer func() { relayHeadStart = old }()
-	if r, err := Race(ctx, h, nil); err != nil || r != e.relay(h) {
+	// A head start of an hour: the relay may only start because the LAN address failed.
+	if r, err := race(ctx, h, nil, time.Hour); err != nil || r != e.relay(h) {
 		t.Fatalf("LAN down: Race = %v, %v; want the relay at once", r, err)
 	}
 }
@@ -233,7 +231,7 @@ func TestSignInSingleFlight(t *testing.T) {
 	for _, shared := range []bool{true, false} {
 		name := map[bool]string{true: "one process", false: "many processes"}[shared]
 		t.Run(name, func(t *testing.T) {
-			e := newEmu(t, homeytest.Options{})
+			e := newEmu(t, emulator.Options{})
 			h := e.homeys[0]
 			ctx := context.Background()
 			cache := &memCache{m: map[string]Bearer{}}

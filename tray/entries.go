@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/sanitize"
 )
 
 // deviceGroup is one zone of the Devices submenu.
@@ -26,20 +27,20 @@ func groupDevices(devices map[string]homey.Device, zones map[string]homey.Zone) 
 		if d.ID != "" {
 			id = d.ID
 		}
-		name := oneLine(d.Name, 80)
+		name := sanitize.Line(d.Name, 80)
 		if name == "" {
 			name = id
 		}
 		zoneID, zone := "", labelNoZone // unknown zones share the last group
-		if z, ok := zones[d.Zone]; ok && oneLine(z.Name, 80) != "" {
-			zoneID, zone = d.Zone, oneLine(z.Name, 80)
+		if z, ok := zones[d.Zone]; ok && sanitize.Line(z.Name, 80) != "" {
+			zoneID, zone = d.Zone, sanitize.Line(z.Name, 80)
 		}
 		g := byZone[zoneID]
 		if g == nil {
 			g = &deviceGroup{zone: zone, zoneID: zoneID}
 			byZone[zoneID] = g
 		}
-		g.devices = append(g.devices, deviceRef{id: id, name: name, state: oneLine(homey.MainState(d), 30)})
+		g.devices = append(g.devices, deviceRef{id: id, name: name, state: sanitize.Line(homey.MainState(d), 30)})
 	}
 	out := make([]deviceGroup, 0, len(byZone))
 	for _, g := range byZone {
@@ -96,7 +97,7 @@ func homeyEntries(list []homey.Homey, selected string) []entry {
 }
 
 func homeyName(h homey.Homey) string {
-	if n := oneLine(h.Name, 60); n != "" {
+	if n := sanitize.Line(h.Name, 60); n != "" {
 		return n
 	}
 	return h.ID

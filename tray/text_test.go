@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/homeytray/homeytray/agent"
 	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/failure"
 )
 
 // A token-shaped secret that no text may contain.
@@ -25,26 +27,26 @@ func TestStatusLine(t *testing.T) {
 	tests := []struct {
 		name   string
 		p      phase
-		acc    Account
+		acc    agent.Account
 		reason error
 		want   string
 	}{
-		{"signed in", phaseSignedIn, Account{Name: "Ada Lovelace", Email: "ada@example.com"}, nil, "Signed in as Ada Lovelace"},
-		{"no name", phaseSignedIn, Account{Email: "ada@example.com"}, nil, "Signed in as ada@example.com"},
-		{"nothing known", phaseSignedIn, Account{}, nil, "Signed in as your Athom account"},
-		{"name with newline", phaseSignedIn, Account{Name: "Ada\nLovelace"}, nil, "Signed in as Ada Lovelace"},
-		{"signed out", phaseSignedOut, Account{Name: "Ada"}, nil, "Not signed in"},
-		{"gone", phaseAttention, Account{Name: "Ada"}, gone, "Sign-in needs attention: Athom no longer accepts it, log in again"},
-		{"missing", phaseAttention, Account{}, auth.ErrNotSignedIn, "Sign-in needs attention: the saved sign-in is missing, log in again"},
-		{"locked", phaseAttention, Account{}, locked, "Sign-in needs attention: the keychain is locked"},
-		{"unavailable", phaseAttention, Account{}, &auth.KeychainError{Kind: auth.Unavailable}, "Sign-in needs attention: no keychain is available"},
-		{"timeout", phaseAttention, Account{}, &auth.KeychainError{Kind: auth.Timeout}, "Sign-in needs attention: the keychain does not answer"},
-		{"other", phaseAttention, Account{}, errors.New("boom"), "Sign-in needs attention: boom"},
-		{"loading", phaseLoading, Account{}, nil, "homeytray"},
+		{"signed in", phaseSignedIn, agent.Account{Name: "Ada Lovelace", Email: "ada@example.com"}, nil, "Signed in as Ada Lovelace"},
+		{"no name", phaseSignedIn, agent.Account{Email: "ada@example.com"}, nil, "Signed in as ada@example.com"},
+		{"nothing known", phaseSignedIn, agent.Account{}, nil, "Signed in as your Athom account"},
+		{"name with newline", phaseSignedIn, agent.Account{Name: "Ada\nLovelace"}, nil, "Signed in as Ada Lovelace"},
+		{"signed out", phaseSignedOut, agent.Account{Name: "Ada"}, nil, "Not signed in"},
+		{"gone", phaseAttention, agent.Account{Name: "Ada"}, gone, "Sign-in needs attention: Athom no longer accepts it, log in again"},
+		{"missing", phaseAttention, agent.Account{}, auth.ErrNotSignedIn, "Sign-in needs attention: the saved sign-in is missing, log in again"},
+		{"locked", phaseAttention, agent.Account{}, locked, "Sign-in needs attention: the keychain is locked"},
+		{"unavailable", phaseAttention, agent.Account{}, &auth.KeychainError{Kind: auth.Unavailable}, "Sign-in needs attention: no keychain is available"},
+		{"timeout", phaseAttention, agent.Account{}, &auth.KeychainError{Kind: auth.Timeout}, "Sign-in needs attention: the keychain does not answer"},
+		{"other", phaseAttention, agent.Account{}, errors.New("boom"), "Sign-in needs attention: boom"},
+		{"loading", phaseLoading, agent.Account{}, nil, "homeytray"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := statusLine(tt.p, tt.acc, tt.reason, "homeytray"); got != tt.want {
+			if got := statusLine(tt.p, tt.acc, failure.Of(tt.reason), "homeytray"); got != tt.want {
 				t.Errorf("statusLine = %q, want %q", got, tt.want)
 			}
 		})
@@ -65,13 +67,13 @@ func TestLoginLabel(t *testing.T) {
 		{phaseAttention, &auth.KeychainError{Kind: auth.Locked}, labelLogout},
 	}
 	for _, tt := range tests {
-		if got := loginLabel(tt.p, tt.reason); got != tt.want {
+		if got := loginLabel(tt.p, failure.Of(tt.reason)); got != tt.want {
 			t.Errorf("loginLabel(%v, %v) = %q, want %q", tt.p, tt.reason, got, tt.want)
 		}
 	}
 	if labelLogin != "Log in…" || labelLogout != "Log out" || labelCopy != "Copy bearer token" ||
 		labelHomeys != "Homeys" || labelDevices != "Devices" || labelAutostart != "Start at login" || labelQuit != "Quit" {
-		t.Error("a menu label differs from SPEC §5")
+		t.Error("a menu label differs from docs/decisions.md#tray-menu")
 	}
 }
 
@@ -90,7 +92,7 @@ func TestErrorText(t *testing.T) {
 			(&auth.KeychainError{Kind: auth.Locked}).Error()},
 		{"denied", auth.ErrAccessDenied, "access was denied in the browser"},
 		{"login timeout", auth.ErrLoginTimeout, "the sign-in timed out"},
-		{"no clipboard", fmt.Errorf("copy: %w", errNoClipboard), "no clipboard tool found: install xclip, xsel or wl-clipboard, then restart the tray"},
+		{"no clipboard", fmt.Errorf("copy: %w", failure.ErrNoClipboard), "no clipboard tool found: install xclip, xsel or wl-clipboard, then restart the tray"},
 		{"cancelled", context.Canceled, "cancelled"},
 		{"refused", fmt.Errorf("refresh: %w", refused), "cannot reach the server: connection refused"},
 		{"deadline", fmt.Errorf("get: %w", context.DeadlineExceeded), "cannot reach the server: no answer in time"},
@@ -112,44 +114,6 @@ func TestErrorText(t *testing.T) {
 				t.Errorf("errorText = %q: not one clean line", got)
 			}
 		})
-	}
-}
-
-func TestClassify(t *testing.T) {
-	tests := []struct {
-		err  error
-		want incidentKind
-	}{
-		{fmt.Errorf("x: %w", auth.ErrSignInGone), incidentAttention},
-		{auth.ErrNotSignedIn, incidentAttention},
-		{fmt.Errorf("x: %w", &auth.KeychainError{Kind: auth.Timeout}), incidentAttention},
-		{&url.Error{Op: "Get", URL: "u", Err: errors.New("x")}, incidentNetwork},
-		{&homey.APIError{StatusCode: 500}, incidentNetwork},
-		{errors.New("anything else"), incidentNetwork},
-	}
-	for _, tt := range tests {
-		if got := classify(tt.err); got != tt.want {
-			t.Errorf("classify(%v) = %v, want %v", tt.err, got, tt.want)
-		}
-	}
-}
-
-func TestRedact(t *testing.T) {
-	id := "5f4c1e2a9b8d7c6e5f4a3b2c"                                // a Homey id: 24 hex digits
-	uuid := "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"                  // a device id
-	long := strings.Repeat("A", 39) + " " + strings.Repeat("b", 40) // 39 stays, 40 goes
-	tests := []struct{ in, want string }{
-		{"homey " + id, "homey " + id},
-		{"device " + uuid + ".", "device " + uuid + "."},
-		{long, strings.Repeat("A", 39) + " …"},
-		{secretToken, "…"},
-		{"Bearer " + secretToken + ", then", "Bearer …, then"},
-		{"", ""},
-	}
-	for _, tt := range tests {
-		if got := redact(tt.in); got != tt.want {
-			t.Errorf("redact(%q) = %q, want %q", tt.in, got, tt.want)
-		}
 	}
 }
 
@@ -184,13 +148,13 @@ func TestNotes(t *testing.T) {
 		{"copied, unconfirmed", copiedNote(&homey.Bearer{Token: secretToken}, "Home", 5*time.Minute),
 			note{"Bearer token copied", "For Home. The clipboard is cleared in 5 min."}},
 		{"device", deviceCopiedNote("Lamp"), note{"Device ID copied", "Lamp"}},
-		{"copy failed", failNote(titleCopyFailed, errNoClipboard),
+		{"copy failed", failNote(titleCopyFailed, failure.ErrNoClipboard),
 			note{"Could not copy the bearer token", "No clipboard tool found: install xclip, xsel or wl-clipboard, then restart the tray."}},
-		{"gone", attentionNote(auth.ErrSignInGone),
+		{"gone", incidentNote(agent.Incident{Failure: failure.Of(auth.ErrSignInGone), NeedsUser: true}),
 			note{"Sign-in needs attention", "Athom no longer accepts the saved sign-in. Choose “Log in…” in the tray menu."}},
-		{"locked", attentionNote(&auth.KeychainError{Kind: auth.Locked}),
-			note{"Sign-in needs attention", sentence((&auth.KeychainError{Kind: auth.Locked}).Error())}},
-		{"offline", offlineNote(&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, at),
+		{"locked", incidentNote(agent.Incident{Failure: failure.Of(&auth.KeychainError{Kind: auth.Locked}), NeedsUser: true}),
+			note{"Sign-in needs attention", failure.Sentence((&auth.KeychainError{Kind: auth.Locked}).Error())}},
+		{"offline", incidentNote(agent.Incident{Failure: failure.Of(&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}), Expiry: at}),
 			note{"Cannot renew the sign-in", "The access token expired at 14:05 and could not be renewed (cannot reach the server: connection refused). Retrying in the background."}},
 	}
 	for _, tt := range tests {
@@ -205,16 +169,6 @@ func TestNotes(t *testing.T) {
 				t.Error("the note claims a bearer expiry nobody knows")
 			}
 		})
-	}
-}
-
-func TestShortDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		45 * time.Second: "45 s", time.Minute: "60 s", 2 * time.Minute: "2 min", 90 * time.Minute: "90 min", 3 * time.Hour: "3 h",
-	} {
-		if got := shortDuration(d); got != want {
-			t.Errorf("shortDuration(%v) = %q, want %q", d, got, want)
-		}
 	}
 }
 
@@ -278,95 +232,5 @@ func TestHomeyEntries(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("homeyEntries = %v, want %v", got, want)
-	}
-}
-
-func TestIncidents(t *testing.T) {
-	t0 := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-	expiry := t0.Add(time.Hour)
-	type ev struct {
-		fail     incidentKind // incidentNone = a success (end)
-		at       time.Duration
-		deadline time.Time
-		notify   bool
-	}
-	tests := []struct {
-		name   string
-		events []ev
-	}{
-		{"attention notifies once over many retries", []ev{
-			{incidentAttention, 0, expiry, true},
-			{incidentAttention, time.Minute, expiry, false},
-			{incidentAttention, 2 * time.Hour, expiry, false},
-			{incidentNetwork, 3 * time.Hour, expiry, false},
-			{incidentAttention, 4 * time.Hour, expiry, false},
-		}},
-		{"a new incident after a success notifies again", []ev{
-			{incidentAttention, 0, expiry, true},
-			{incidentNone, time.Minute, expiry, false},
-			{incidentAttention, 2 * time.Minute, expiry, true},
-			{incidentAttention, 3 * time.Minute, expiry, false},
-		}},
-		{"a blip shorter than the token", []ev{
-			{incidentNetwork, 0, expiry, false},
-			{incidentNetwork, 30 * time.Minute, expiry, false},
-			{incidentNone, 40 * time.Minute, expiry, false},
-		}},
-		{"an outage longer than the token notifies once", []ev{
-			{incidentNetwork, 0, expiry, false},
-			{incidentNetwork, 59 * time.Minute, expiry, false},
-			{incidentNetwork, 61 * time.Minute, expiry, true},
-			{incidentNetwork, 3 * time.Hour, expiry, false},
-		}},
-		{"unknown expiry never notifies for the network", []ev{
-			{incidentNetwork, 0, time.Time{}, false},
-			{incidentNetwork, 100 * time.Hour, time.Time{}, false},
-		}},
-		{"the network then the sign-in", []ev{
-			{incidentNetwork, 2 * time.Hour, expiry, true},
-			{incidentAttention, 3 * time.Hour, expiry, true},
-			{incidentNetwork, 4 * time.Hour, expiry, false},
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var s incidents
-			for i, e := range tt.events {
-				var got bool
-				if e.fail == incidentNone {
-					s.end()
-				} else {
-					got = s.fail(e.fail, t0.Add(e.at), e.deadline)
-				}
-				if got != e.notify {
-					t.Errorf("event %d: notify = %v, want %v", i, got, e.notify)
-				}
-			}
-		})
-	}
-}
-
-func TestBackoff(t *testing.T) {
-	for _, limit := range []time.Duration{backoffCap, backoffCapAttend} {
-		prevHigh := time.Duration(0)
-		for attempt := 0; attempt < 40; attempt++ {
-			high := min(backoffBase<<min(attempt, 20), limit)
-			for _, rnd := range []float64{0, 0.25, 0.5, 0.999999} {
-				d := backoff(attempt, rnd, limit)
-				if d < high/2 || d > high {
-					t.Fatalf("backoff(%d, %v, %v) = %v, want within [%v, %v]", attempt, rnd, limit, d, high/2, high)
-				}
-			}
-			if high < prevHigh {
-				t.Fatalf("attempt %d: bound %v fell below %v", attempt, high, prevHigh)
-			}
-			prevHigh = high
-		}
-		if d := backoff(1000, 0.999999, limit); d > limit || d < limit/2 {
-			t.Errorf("backoff(1000) = %v, want within the cap %v", d, limit)
-		}
-	}
-	if d := backoff(0, 0, backoffCap); d != backoffBase/2 {
-		t.Errorf("first retry at least %v, got %v", backoffBase/2, d)
 	}
 }

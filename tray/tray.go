@@ -1,61 +1,29 @@
 // Package tray is the tray face of homeytray: a status-area icon whose click copies a fresh
-// Homey bearer, a menu (sign-in state, Homeys, devices, sign in or out, start at login), a
-// background refresh that keeps the sign-in fresh and says so once when it needs the user, and
-// the script socket through which the command line asks the running tray for tokens.
-//
-// The package only wires: everything it knows about accounts, tokens and Homeys comes from a
-// [Core] that main implements. All user-facing text is in text.go.
+// Homey bearer, and a menu (sign-in state, Homeys, devices, sign in or out, start at login) that
+// renders what the background agent (package agent) learns. The agent keeps the sign-in fresh
+// and answers scripts; the menu only shows and acts. All user-facing text is in text.go; the
+// clipboard, notifications and start at login are internal/desktop's.
 package tray
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"runtime"
 	"sync"
 	"time"
 
 	"fyne.io/systray"
-	"github.com/gen2brain/beeep"
-	"golang.org/x/oauth2"
 
+	"github.com/homeytray/homeytray/agent"
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/desktop"
+	"github.com/homeytray/homeytray/internal/failure"
 )
-
-// Core is what the tray needs from the application; main implements it. Every method may block
-// on the network or the keychain; the tray calls them off the systray event goroutine. Errors
-// are the auth and homey errors, wrapped (errors.Is and errors.As work: auth.ErrNotSignedIn,
-// auth.ErrSignInGone, *auth.KeychainError, homey.IsUnauthorized, ...).
-type Core interface {
-	// Account is who is signed in (config and keychain); auth.ErrNotSignedIn when signed out.
-	Account(ctx context.Context) (Account, error)
-	// AccessToken is a valid Athom access token, renewed when near expiry (and saved). A zero
-	// Expiry means unknown (a personal access token).
-	AccessToken(ctx context.Context) (*oauth2.Token, error)
-	// Bearer is a usable bearer for a Homey, named by id or name ("" = the selected one): from
-	// memory while trusted.
-	Bearer(ctx context.Context, homey string) (*homey.Bearer, error)
-	// Homeys is the account's Homeys (cached; fetched when unknown) and the selected one's id.
-	Homeys(ctx context.Context) (list []homey.Homey, selected string, err error)
-	// Select makes homeyID the selected Homey (the setting `homeytray use` changes).
-	Select(homeyID string) error
-	// Devices lists the devices and zones of a Homey (id or name; "" = the selected one), keyed by id.
-	Devices(ctx context.Context, homey string) (map[string]homey.Device, map[string]homey.Zone, error)
-	// Login runs the browser sign-in: it opens the browser and waits for the callback.
-	Login(ctx context.Context) error
-	// Logout deletes the sign-in.
-	Logout(ctx context.Context) error
-	// Reload re-reads the config and keychain (the command line signed in or out).
-	Reload() error
-}
-
-// Account is the signed-in Athom user.
-type Account struct{ Name, Email string }
 
 // Options configure [Run].
 type Options struct {
-	Core Core
+	Core agent.Core
 	// Title is "homeytray" or "homeytray (demo)": the icon's title and tooltip and the
 	// notifications' app name.
 	Title string
@@ -63,11 +31,14 @@ type Options struct {
 	// it; 0 = never (it is still cleared on Quit).
 	ClipboardClear time.Duration
 	// Autostart backs the "Start at login" checkbox; nil hides it (unsupported system).
-	Autostart Autostart
+	Autostart desktop.Autostart
 	// Socket is the script socket's path; "" = do not serve (and no single-instance lock).
 	Socket string
 	// Logf writes one line to stderr; nil = discard.
 	Logf func(format string, args ...any)
+	// Clipboard and Notify reach the desktop; zero = the platform's (tests give their own).
+	Clipboard desktop.Access
+	Notify    func(app, title, body string, icon []byte) error
 }
 
 // actionTimeout bounds one user action's calls to the Core (sign-in has its own timeout).
@@ -87,34 +58,33 @@ func Run(ctx context.Context, o Options) error {
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
+	if o.Clipboard.Write == nil {
+		o.Clipboard = desktop.System()
+	}
 	var l net.Listener
 	if o.Socket != "" {
 		var err error
-		if l, err = Listen(o.Socket); err != nil {
-			if errors.Is(err, ErrAlreadyRunning) {
-				return err
-			}
-			return fmt.Errorf("script socket: %w", err)
+		if l, err = agent.Listen(o.Socket); err != nil {
+			return err
 		}
-		defer l.Close()
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	a := newApp(ctx, cancel, o)
-	if l != nil {
-		go func() {
-			if err := Serve(ctx, l, scriptHandler(o.Core, a.reload)); err != nil && ctx.Err() == nil {
-				o.Logf("script socket: %v", err)
-			}
-		}()
-	}
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }() // the agent's socket is closed when Run returns
+	wg.Go(func() {
+		if err := a.agent.Run(ctx, l); err != nil && ctx.Err() == nil {
+			o.Logf("%v", err)
+		}
+	})
 	go func() {
 		<-ctx.Done()
 		systray.Quit()
 	}()
 	// A click on the icon copies (SNI Activate on Linux, a left click on Windows). Set before
-	// Run: the item's ItemIsMenu is fixed when it is exported (TESTING.md §9). Not on macOS,
-	// where a click opens the menu (SPEC §5) and fyne would run the handler instead.
+	// Run: the item's ItemIsMenu is fixed when it is exported (docs/desktop-tests.md#setontapped-before-run). Not on macOS,
+	// where a click opens the menu (docs/decisions.md#tray-menu) and fyne would run the handler instead.
 	if runtime.GOOS != "darwin" {
 		systray.SetOnTapped(a.tapped)
 	}
@@ -125,8 +95,8 @@ func Run(ctx context.Context, o Options) error {
 // view is what the menu shows.
 type view struct {
 	phase      phase
-	account    Account
-	reason     error // phaseAttention: why
+	account    agent.Account
+	reason     *failure.Failure // phaseAttention: why
 	homeys     []homey.Homey
 	selected   string
 	devices    []deviceGroup
@@ -140,9 +110,9 @@ type app struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	goos   string
-	clip   *clip
-	notes  *notifier
-	ref    *refresher
+	clip   *desktop.Clipboard
+	notes  *desktop.Notifier
+	agent  *agent.Agent
 
 	mu   sync.Mutex // guards v and rendering
 	v    view
@@ -158,18 +128,17 @@ type app struct {
 }
 
 func newApp(ctx context.Context, cancel context.CancelFunc, o Options) *app {
-	beeep.AppName = o.Title
 	a := &app{
 		o: o, ctx: ctx, cancel: cancel, goos: runtime.GOOS,
-		clip:  &clip{after: o.ClipboardClear},
-		notes: &notifier{app: o.Title, icon: notifyIcon(), logf: o.Logf},
+		clip:  desktop.NewClipboard(o.Clipboard, o.ClipboardClear),
+		notes: &desktop.Notifier{App: o.Title, Icon: notifyIcon(), Logf: o.Logf, Send: o.Notify},
 	}
-	a.ref = newRefresher(o.Core, a, a.notes.show)
+	a.agent = agent.New(o.Core, sink{a})
 	return a
 }
 
 // onReady builds the menu and returns at once: fyne.io/systray answers GetLayout only after it
-// returned (TESTING.md §5.1). Everything that may block runs in goroutines.
+// returned (docs/desktop-tests.md#onready-must-return). Everything that may block runs in goroutines.
 func (a *app) onReady() {
 	systray.SetTitle(a.o.Title)
 	systray.SetTooltip(a.o.Title)
@@ -186,14 +155,13 @@ func (a *app) onReady() {
 	a.onClick(m.login, a.loginOrOut)
 	a.onClick(m.autostart, a.toggleAutostart)
 	a.onClick(m.quit, systray.Quit)
-	go a.ref.run(a.ctx)
 	if a.o.Autostart != nil {
 		go a.loadAutostart()
 	}
-	if clipboardMissing() {
-		a.o.Logf("clipboard: %s", errorText(errNoClipboard))
+	if desktop.ClipboardMissing() {
+		a.o.Logf("clipboard: %s", errorText(failure.ErrNoClipboard))
 	}
-	if usesDBus(a.goos) {
+	if desktop.UsesDBus(a.goos) {
 		go a.checkTrayHost()
 	}
 }
@@ -201,7 +169,7 @@ func (a *app) onReady() {
 // checkTrayHost says once on stderr when no panel hosts tray icons (fyne.io/systray's own log
 // line is terse). The menu is exported all the same, and systray registers when a host appears.
 func (a *app) checkTrayHost() {
-	if missing, err := trayHostMissing(); err == nil && missing {
+	if missing, err := desktop.TrayHostMissing(); err == nil && missing {
 		a.o.Logf("%s", noTrayHostText)
 	}
 }
@@ -209,11 +177,11 @@ func (a *app) checkTrayHost() {
 // onExit runs on main's goroutine when systray quits.
 func (a *app) onExit() {
 	a.cancel()
-	a.clip.clearWithin(2 * time.Second)
+	a.clip.ClearWithin(2 * time.Second)
 }
 
 // onClick runs fn for every click on it. systray drops a click that arrives while nobody
-// receives (TESTING.md §9), so the receiving goroutine only hands the work off.
+// receives (docs/desktop-tests.md#clicks-are-dropped), so the receiving goroutine only hands the work off.
 func (a *app) onClick(it *systray.MenuItem, fn func()) {
 	go func() {
 		for {
@@ -253,9 +221,6 @@ func (a *app) onDeviceSlot(s *slot) {
 // tapped is a click on the icon itself (SNI Activate, a left click on Windows): copy.
 func (a *app) tapped() { go a.copyBearer() }
 
-// reload is called by the script socket after the command line signed in or out.
-func (a *app) reload() { a.ref.request(stepsAll, true) }
-
 // update changes the view and renders it.
 func (a *app) update(fn func(v *view)) {
 	a.mu.Lock()
@@ -266,10 +231,11 @@ func (a *app) update(fn func(v *view)) {
 	}
 }
 
-// The sink the refresher reports to.
+// sink is what the agent reports to: the menu's view.
+type sink struct{ a *app }
 
-func (a *app) signedIn(acc Account) {
-	a.update(func(v *view) {
+func (s sink) SignedIn(acc agent.Account) {
+	s.a.update(func(v *view) {
 		if v.phase != phaseSignedIn && v.phase != phaseAttention {
 			v.devLoading = true
 		}
@@ -277,24 +243,24 @@ func (a *app) signedIn(acc Account) {
 	})
 }
 
-func (a *app) signedOut() {
-	a.update(func(v *view) { *v = view{phase: phaseSignedOut} })
+func (s sink) SignedOut() {
+	s.a.update(func(v *view) { *v = view{phase: phaseSignedOut} })
 }
 
-func (a *app) attention(err error) {
-	a.update(func(v *view) { v.phase, v.reason = phaseAttention, err })
+func (s sink) Attention(f *failure.Failure) {
+	s.a.update(func(v *view) { v.phase, v.reason = phaseAttention, f })
 }
 
-func (a *app) healthy() {
-	a.update(func(v *view) {
+func (s sink) Healthy() {
+	s.a.update(func(v *view) {
 		if v.phase == phaseAttention {
 			v.phase, v.reason = phaseSignedIn, nil
 		}
 	})
 }
 
-func (a *app) homeys(list []homey.Homey, selected string) {
-	a.update(func(v *view) {
+func (s sink) Homeys(list []homey.Homey, selected string) {
+	s.a.update(func(v *view) {
 		if selected != v.selected {
 			v.devices, v.devErr, v.devLoading = nil, nil, selected != ""
 		}
@@ -302,15 +268,18 @@ func (a *app) homeys(list []homey.Homey, selected string) {
 	})
 }
 
-func (a *app) devices(groups []deviceGroup, err error) {
-	a.update(func(v *view) {
+func (s sink) Devices(devices map[string]homey.Device, zones map[string]homey.Zone, err error) {
+	groups := groupDevices(devices, zones)
+	s.a.update(func(v *view) {
 		v.devLoading = false
 		if err != nil && len(v.devices) > 0 {
-			return // keep the last good list; the refresher retries
+			return // keep the last good list; the agent retries
 		}
 		v.devices, v.devErr = groups, err
 	})
 }
+
+func (s sink) Incident(i agent.Incident) { s.a.show(incidentNote(i)) }
 
 // Actions, each in its own goroutine.
 
@@ -324,21 +293,21 @@ func (a *app) copyBearer() {
 		a.fail(titleCopyFailed, err)
 		return
 	}
-	if err := a.clip.copySecret(b.Token); err != nil {
+	if err := a.clip.CopySecret(b.Token); err != nil {
 		a.fail(titleCopyFailed, err)
 		return
 	}
-	a.notes.show(copiedNote(b, a.homeyName(b.HomeyID), a.o.ClipboardClear))
+	a.show(copiedNote(b, a.homeyName(b.HomeyID), a.o.ClipboardClear))
 }
 
 func (a *app) copyDevice(id, name string) {
 	a.copyMu.Lock()
 	defer a.copyMu.Unlock()
-	if err := a.clip.copyText(id); err != nil {
+	if err := a.clip.CopyText(id); err != nil {
 		a.fail(titleDeviceFailed, err)
 		return
 	}
-	a.notes.show(deviceCopiedNote(name))
+	a.show(deviceCopiedNote(name))
 }
 
 func (a *app) homeyName(id string) string {
@@ -368,7 +337,7 @@ func (a *app) selectHomey(id string) {
 		a.fail(titleSelectFailed, err)
 		return
 	}
-	a.ref.request(stepHomeys|stepBearer|stepDevices, false)
+	a.agent.SelectionChanged()
 }
 
 // loginOrOut is the one item that signs in or out, depending on what it shows.
@@ -408,18 +377,18 @@ func (a *app) login() {
 	case err != nil:
 		a.fail(titleLoginFailed, err)
 	}
-	a.ref.request(stepsAll, true)
+	a.agent.Refresh(true)
 }
 
 func (a *app) logout() {
 	ctx, cancel := context.WithTimeout(a.ctx, actionTimeout)
 	defer cancel()
 	err := a.o.Core.Logout(ctx)
-	a.clip.clear()
+	a.clip.Clear()
 	if err != nil {
 		a.fail(titleLogoutFailed, err)
 	}
-	a.ref.request(stepsAll, true)
+	a.agent.Refresh(true)
 }
 
 func (a *app) loadAutostart() {
@@ -457,7 +426,9 @@ func (a *app) fail(title string, err error) {
 	if a.ctx.Err() != nil {
 		return
 	}
-	n := failNote(title, err)
 	a.o.Logf("%s: %s", title, errorText(err))
-	a.notes.show(n)
+	a.show(failNote(title, err))
 }
+
+// show shows one notification.
+func (a *app) show(n note) { a.notes.Show(n.title, n.body) }

@@ -5,40 +5,38 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
 	"image/png"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
+	"github.com/homeytray/homeytray/agent"
 	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
+	"github.com/homeytray/homeytray/internal/desktop"
+	"github.com/homeytray/homeytray/internal/failure"
+	"github.com/homeytray/homeytray/internal/ipc"
+	"github.com/homeytray/homeytray/internal/testutil"
 )
 
-// captureNotes replaces sendNotification for one test.
+// captureNotes records the notifications of one test's tray.
 type captureNotes struct {
 	mu    sync.Mutex
 	notes []string // app|title|body
 	err   error
 }
 
-func useCaptureNotes(t *testing.T) *captureNotes {
-	t.Helper()
-	c := &captureNotes{}
-	old := sendNotification
-	t.Cleanup(func() { sendNotification = old })
-	sendNotification = func(app, title, body string, _ []byte) error {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.err != nil {
-			return c.err
-		}
-		c.notes = append(c.notes, app+"|"+title+"|"+body)
-		return nil
+func (c *captureNotes) send(app, title, body string, _ []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return c.err
 	}
-	return c
+	c.notes = append(c.notes, app+"|"+title+"|"+body)
+	return nil
 }
 
 func (c *captureNotes) all() []string {
@@ -47,54 +45,91 @@ func (c *captureNotes) all() []string {
 	return append([]string(nil), c.notes...)
 }
 
-// logLines collects Logf output.
-type logLines struct {
-	mu    sync.Mutex
-	lines []string
+// fakeClipboard is a clipboard of the test's own.
+type fakeClipboard struct {
+	mu      sync.Mutex
+	text    string
+	secret  bool
+	failing error
 }
 
-func (l *logLines) logf(format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, fmt.Sprintf(format, args...))
+func (f *fakeClipboard) access() desktop.Access {
+	return desktop.Access{
+		Write: func(s string, secret bool) error {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if f.failing != nil {
+				return f.failing
+			}
+			f.text, f.secret = s, secret
+			return nil
+		},
+		Read: func() (string, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return f.text, nil
+		},
+		Clear: func() error {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.text = ""
+			return nil
+		},
+	}
 }
 
-func (l *logLines) all() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.lines...)
+func (f *fakeClipboard) get() (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.text, f.secret
 }
 
-// bearerCore is a Core whose Bearer returns a secret token (or an error).
-type bearerCore struct {
-	*refreshCore
+// testCore is a Core whose Bearer returns a secret token (or an error).
+type testCore struct {
 	token string
 	err   error
 }
 
-func (c *bearerCore) Bearer(context.Context, string) (*homey.Bearer, error) {
+func (c *testCore) Account(context.Context) (agent.Account, error) {
+	return agent.Account{Name: "Ada"}, nil
+}
+func (c *testCore) AccessToken(context.Context) (*oauth2.Token, error) {
+	return &oauth2.Token{AccessToken: "at", Expiry: time.Now().Add(time.Hour)}, nil
+}
+func (c *testCore) Bearer(context.Context, string) (*homey.Bearer, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
 	return &homey.Bearer{Token: c.token, HomeyID: "h1", ConfirmedAt: time.Date(2030, 1, 1, 14, 5, 0, 0, time.Local)}, nil
 }
+func (c *testCore) Homeys(context.Context) ([]homey.Homey, string, error) {
+	return []homey.Homey{{ID: "h1", Name: "Home"}}, "h1", nil
+}
+func (c *testCore) Select(string) error { return nil }
+func (c *testCore) Devices(context.Context, string) (map[string]homey.Device, map[string]homey.Zone, error) {
+	return nil, nil, nil
+}
+func (c *testCore) Login(context.Context) error  { return nil }
+func (c *testCore) Logout(context.Context) error { return nil }
+func (c *testCore) Reload() error                { return nil }
+func (c *testCore) SettingsChanged() bool        { return false }
 
-func testApp(t *testing.T, core Core, logs *logLines) *app {
+// testApp is a tray app (not running systray) over core, with its own clipboard and notifications.
+func testApp(t *testing.T, core agent.Core, logs *testutil.Lines, clip *fakeClipboard, notes *captureNotes) *app {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	return newApp(ctx, cancel, Options{Core: core, Title: "homeytray (test)", ClipboardClear: time.Minute, Logf: logs.logf})
+	return newApp(ctx, cancel, Options{Core: core, Title: "homeytray (test)", ClipboardClear: time.Minute, Logf: logs.Logf,
+		Clipboard: clip.access(), Notify: notes.send})
 }
 
 func TestCopyBearer(t *testing.T) {
-	cb := useFakeClipboard(t)
-	notes := useCaptureNotes(t)
-	logs := &logLines{}
-	a := testApp(t, &bearerCore{refreshCore: newRefreshCore(), token: secretToken}, logs)
-	a.homeys([]homey.Homey{{ID: "h1", Name: "Home"}}, "h1")
+	cb, notes, logs := &fakeClipboard{}, &captureNotes{}, &testutil.Lines{}
+	a := testApp(t, &testCore{token: secretToken}, logs, cb, notes)
+	sink{a}.Homeys([]homey.Homey{{ID: "h1", Name: "Home"}}, "h1")
 
 	a.copyBearer()
-	if text, secret, _ := cb.get(); text != secretToken || !secret {
+	if text, secret := cb.get(); text != secretToken || !secret {
 		t.Fatalf("clipboard %q (secret %v), want the bearer marked secret", text, secret)
 	}
 	want := "homeytray (test)|Bearer token copied|Confirmed valid at 14:05 by Home. The clipboard is cleared in 60 s."
@@ -102,10 +137,10 @@ func TestCopyBearer(t *testing.T) {
 		t.Errorf("notes %q, want %q", got, want)
 	}
 	a.onExit() // Quit clears it
-	if text, _, _ := cb.get(); text != "" {
+	if text, _ := cb.get(); text != "" {
 		t.Errorf("clipboard %q after Quit, want empty", text)
 	}
-	for _, s := range append(notes.all(), logs.all()...) {
+	for _, s := range append(notes.all(), logs.All()...) {
 		if strings.Contains(s, secretToken) {
 			t.Errorf("a secret in %q", s)
 		}
@@ -120,21 +155,18 @@ func TestCopyBearerFails(t *testing.T) {
 		wantBody string
 	}{
 		{"sign-in gone", fmt.Errorf("bearer: %w", auth.ErrSignInGone), nil, "The sign-in is no longer valid: log in again."},
-		{"no clipboard tool", nil, errNoClipboard, "No clipboard tool found: install xclip, xsel or wl-clipboard, then restart the tray."},
+		{"no clipboard tool", nil, failure.ErrNoClipboard, "No clipboard tool found: install xclip, xsel or wl-clipboard, then restart the tray."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cb := useFakeClipboard(t)
-			cb.failing = tt.clipErr
-			notes := useCaptureNotes(t)
-			logs := &logLines{}
-			a := testApp(t, &bearerCore{refreshCore: newRefreshCore(), token: secretToken, err: tt.coreErr}, logs)
+			cb, notes, logs := &fakeClipboard{failing: tt.clipErr}, &captureNotes{}, &testutil.Lines{}
+			a := testApp(t, &testCore{token: secretToken, err: tt.coreErr}, logs, cb, notes)
 			a.copyBearer()
 			want := "homeytray (test)|" + titleCopyFailed + "|" + tt.wantBody
 			if got := notes.all(); len(got) != 1 || got[0] != want {
 				t.Errorf("notes %q, want %q", got, want)
 			}
-			if got := logs.all(); len(got) != 1 || !strings.HasPrefix(got[0], titleCopyFailed+": ") {
+			if got := logs.All(); len(got) != 1 || !strings.HasPrefix(got[0], titleCopyFailed+": ") {
 				t.Errorf("log %q, want one line about the failure", got)
 			}
 		})
@@ -142,11 +174,10 @@ func TestCopyBearerFails(t *testing.T) {
 }
 
 func TestCopyDevice(t *testing.T) {
-	cb := useFakeClipboard(t)
-	notes := useCaptureNotes(t)
-	a := testApp(t, newRefreshCore(), &logLines{})
+	cb, notes := &fakeClipboard{}, &captureNotes{}
+	a := testApp(t, &testCore{}, &testutil.Lines{}, cb, notes)
 	a.copyDevice("0b1c2d3e-4f50", "Lamp")
-	if text, secret, _ := cb.get(); text != "0b1c2d3e-4f50" || secret {
+	if text, secret := cb.get(); text != "0b1c2d3e-4f50" || secret {
 		t.Errorf("clipboard %q (secret %v), want the id, plain", text, secret)
 	}
 	if got := notes.all(); len(got) != 1 || got[0] != "homeytray (test)|Device ID copied|Lamp" {
@@ -154,45 +185,33 @@ func TestCopyDevice(t *testing.T) {
 	}
 }
 
-func TestNotifierLogsOnce(t *testing.T) {
-	notes := useCaptureNotes(t)
-	notes.err = errors.New("beeep: dbus: The name org.freedesktop.Notifications was not provided by any .service files")
-	logs := &logLines{}
-	n := &notifier{app: "homeytray", logf: logs.logf}
-	for range 3 {
-		n.show(note{"t", "b"})
-	}
-	if got := logs.all(); len(got) != 1 || !strings.Contains(got[0], "org.freedesktop.Notifications") {
-		t.Errorf("log %q, want the first failure once", got)
-	}
-}
-
 func TestViewFromSink(t *testing.T) {
-	a := testApp(t, newRefreshCore(), &logLines{})
-	a.signedIn(Account{Name: "Ada"})
-	a.homeys([]homey.Homey{{ID: "h1", Name: "Home"}}, "h1")
+	a := testApp(t, &testCore{}, &testutil.Lines{}, &fakeClipboard{}, &captureNotes{})
+	sk := sink{a}
+	sk.SignedIn(agent.Account{Name: "Ada"})
+	sk.Homeys([]homey.Homey{{ID: "h1", Name: "Home"}}, "h1")
 	if !a.v.devLoading || a.v.phase != phaseSignedIn {
 		t.Fatalf("view %+v: want signed in, devices loading", a.v)
 	}
-	a.devices([]deviceGroup{{zone: "Kitchen", zoneID: "z", devices: []deviceRef{{"d1", "Lamp", ""}}}}, nil)
-	a.devices(nil, context.DeadlineExceeded) // a failed refresh keeps the last good list
+	sk.Devices(map[string]homey.Device{"d1": {ID: "d1", Name: "Lamp", Zone: "z"}}, map[string]homey.Zone{"z": {ID: "z", Name: "Kitchen"}}, nil)
+	sk.Devices(nil, nil, context.DeadlineExceeded) // a failed refresh keeps the last good list
 	if len(a.v.devices) != 1 || a.v.devErr != nil || a.v.devLoading {
 		t.Errorf("view %+v: want the last good list", a.v)
 	}
-	a.attention(auth.ErrSignInGone)
-	a.healthy()
+	sk.Attention(failure.Of(auth.ErrSignInGone))
+	sk.Healthy()
 	if a.v.phase != phaseSignedIn {
 		t.Errorf("phase %v after healthy, want signed in", a.v.phase)
 	}
-	a.signedOut()
+	sk.SignedOut()
 	if a.v.phase != phaseSignedOut || a.v.selected != "" || a.v.homeys != nil {
 		t.Errorf("view %+v after sign-out, want empty", a.v)
 	}
 }
 
 func TestRunRefusesSecondTray(t *testing.T) {
-	path := testSocket(t)
-	l, err := Listen(path)
+	path := testutil.SocketPath(t)
+	l, err := ipc.Listen(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,34 +219,14 @@ func TestRunRefusesSecondTray(t *testing.T) {
 	// answer (Wine, unlike Windows, lets a second listener create the same pipe name).
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- Serve(ctx, l, func(context.Context, Request) Answer { return Answer{PID: 1} }) }()
+	go func() {
+		served <- ipc.Serve(ctx, l, func(context.Context, ipc.Request) ipc.Answer { return ipc.Answer{PID: 1} })
+	}()
 	defer func() { cancel(); <-served }()
 	// Run must return before it starts systray (which would take over this process).
-	err = Run(context.Background(), Options{Core: newRefreshCore(), Socket: path})
-	if !errors.Is(err, ErrAlreadyRunning) {
+	err = Run(context.Background(), Options{Core: &testCore{}, Socket: path})
+	if !errors.Is(err, ipc.ErrAlreadyRunning) {
 		t.Fatalf("Run: %v, want ErrAlreadyRunning", err)
-	}
-}
-
-func TestImageData(t *testing.T) {
-	img := image.NewNRGBA(image.Rect(0, 0, 2, 1))
-	img.Set(0, 0, color.NRGBA{R: 255, A: 255})
-	img.Set(1, 0, color.NRGBA{B: 255, A: 128})
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	got, ok := imageData(buf.Bytes())
-	want := busImage{Width: 2, Height: 1, Rowstride: 8, HasAlpha: true, BitsPerSample: 8, Channels: 4,
-		Data: []byte{255, 0, 0, 255, 0, 0, 255, 128}}
-	if !ok || fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("imageData = %v, %v; want %v", got, ok, want)
-	}
-	if _, ok := imageData([]byte("not a png")); ok {
-		t.Error("imageData accepted junk")
-	}
-	if _, ok := imageData(nil); ok {
-		t.Error("imageData accepted nothing")
 	}
 }
 
@@ -242,7 +241,7 @@ func TestIconFor(t *testing.T) {
 	if !bytes.Equal(iconFor(phaseLoading), out) {
 		t.Error("while loading the tray should claim nothing (the signed-out icon)")
 	}
-	if _, ok := imageData(notifyIcon()); !ok {
+	if img, err := png.Decode(bytes.NewReader(notifyIcon())); err != nil || img.Bounds().Dx() > 256 || img.Bounds().Dy() > 256 {
 		t.Error("the notification icon is not a PNG of at most 256×256")
 	}
 }

@@ -1,9 +1,9 @@
 // Package officialjs installs and finds Athom's official JS client (npm homey-api) so that tests
-// can run it against the emulator of homey/homeytest: the conformance test of homeytest and the
+// can run it against the emulator of homey/emulator: the conformance test of emulator and the
 // official-client comparison benchmark of e2e.
 //
 // It is for tests only: it imports testing and runs npm. Production code must never import it
-// (homey/homeytest's deps test fails if the homeytray binary links it).
+// (homey/emulator's deps test fails if the homeytray binary links it).
 package officialjs
 
 import (

@@ -1,7 +1,7 @@
 'use strict';
 
 // Athom's official JS client (npm homey-api) doing the jobs `homeytray` does, one job per
-// process, against the homeytest emulator. Driven by bench_official_test.go (`make
+// process, against the emulator emulator. Driven by bench_official_test.go (`make
 // bench-compare`); never prints a secret except the bearer that `token` is asked for.
 //
 //   node official.js login STORE   sign in by code (the browser is a fetch of the authorise URL
