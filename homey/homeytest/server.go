@@ -115,6 +115,8 @@ type Server struct {
 	clientRefused    bool
 	appsOnly         map[string]bool // IssueAppsOnlyToken: access tokens refused at the delegation
 
+	rt realtimeHub // the realtime sockets (realtime.go)
+
 	faults    map[string]*Fault
 	counts    map[string]int
 	viaCounts map[string]int // "<homeyID> <via> <route>" -> requests
@@ -288,6 +290,7 @@ func (s *Server) Close() error {
 	close(s.closing)
 	ls := s.listeners()
 	s.mu.Unlock()
+	s.rt.closeAll() // hijacked connections: the listeners' Shutdown neither closes nor waits for them
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	var errs []error
