@@ -31,17 +31,17 @@ func TestDecodePacket(t *testing.T) {
 		{in: "", bad: true},
 		{in: "7", bad: true},
 		{in: "x", bad: true},
-		{in: `2`, bad: true},                       // an event needs data
-		{in: `2{}`, bad: true},                     // an array
-		{in: `2[]`, bad: true},                     // with a name
-		{in: `2[{}]`, bad: true},                   // that is a string or a number
-		{in: `2["a"`, bad: true},                   // of valid JSON
-		{in: `1"x"`, bad: true},                    // a disconnect has no data
-		{in: `3{}`, bad: true},                     // an ack's data is an array
-		{in: `4true`, bad: true},                   // an error a string or an object
-		{in: `5-["x"]`, bad: true},                 // attachments
-		{in: `20000000000000000["x"]`, bad: true},  // an ack id beyond 2^53
-		{in: `2/api,["x"]trailing`, bad: true},     // one JSON value
+		{in: `2`, bad: true},                      // an event needs data
+		{in: `2{}`, bad: true},                    // an array
+		{in: `2[]`, bad: true},                    // with a name
+		{in: `2[{}]`, bad: true},                  // that is a string or a number
+		{in: `2["a"`, bad: true},                  // of valid JSON
+		{in: `1"x"`, bad: true},                   // a disconnect has no data
+		{in: `3{}`, bad: true},                    // an ack's data is an array
+		{in: `4true`, bad: true},                  // an error a string or an object
+		{in: `5-["x"]`, bad: true},                // attachments
+		{in: `20000000000000000["x"]`, bad: true}, // an ack id beyond 2^53
+		{in: `2/api,["x"]trailing`, bad: true},    // one JSON value
 		{in: "0{\"sid\":\"abc\"}", want: sioPacket{Type: sioConnect, NSP: "/", ID: noAck, Data: json.RawMessage(`{"sid":"abc"}`)}},
 	} {
 		got, err := decodePacket([]byte(c.in))

@@ -19,7 +19,7 @@ import (
 const (
 	deskLamp    = "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d" // onoff, dim
 	kettlePlug  = "9d4e5f6a-7b8c-4d9e-9f0a-2b3c4d5e6f7a" // onoff, measure_power
-	waitLong    = 30 * time.Second                      // a condition's deadline: generous on a loaded machine
+	waitLong    = 30 * time.Second                       // a condition's deadline: generous on a loaded machine
 	routeSocket = "GET /socket.io/"
 )
 
