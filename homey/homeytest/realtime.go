@@ -118,7 +118,11 @@ func (s *Server) serveRealtime(w http.ResponseWriter, r *http.Request, h *homey)
 	c.send(append([]byte{'0'}, open...))
 	c.send([]byte("40"))
 	for {
-		rctx, cancel := context.WithTimeout(c.ctx, ivl+tmo) // no packet for that long: the client is gone
+		idle := ivl + tmo // no packet for that long: the client is gone
+		if hub.pongsOff() {
+			idle = time.Hour // a half-dead connection: the Homey notices nothing either
+		}
+		rctx, cancel := context.WithTimeout(c.ctx, idle)
 		typ, msg, err := ws.Read(rctx)
 		cancel()
 		if err != nil {
@@ -129,7 +133,7 @@ func (s *Server) serveRealtime(w http.ResponseWriter, r *http.Request, h *homey)
 		}
 		switch msg[0] {
 		case '2': // ping
-			if !s.stillValid(c) {
+			if !s.pinged(c) {
 				return
 			}
 			if !hub.pongsOff() {
@@ -200,10 +204,12 @@ func (c *rtSocket) disconnect() {
 	c.mu.Unlock()
 }
 
-// stillValid checks that c's session is live; if not, c is disconnected.
-func (s *Server) stillValid(c *rtSocket) bool {
+// pinged counts a ping of c ("IO ping") and checks that c's session is live; if not, c is
+// disconnected.
+func (s *Server) pinged(c *rtSocket) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.counts["IO ping"]++
 	return s.validLocked(c)
 }
 
@@ -529,8 +535,8 @@ func (s *Server) SetRealtimePing(interval, timeout time.Duration) {
 }
 
 // SetRealtimePongs switches the answers to realtime pings (default on). Off, the Homey goes on
-// taking packets and sending events but never answers a ping: a half-dead connection that
-// only a client's ping timeout notices.
+// taking packets and sending events but never answers a ping, nor closes a silent socket: a
+// half-dead connection that only a client's ping timeout notices.
 func (s *Server) SetRealtimePongs(on bool) {
 	s.rt.mu.Lock()
 	defer s.rt.mu.Unlock()
