@@ -184,7 +184,7 @@ func (s *Server) setCapability(h *homey, _ *session, body []byte, params []strin
 	if !ok {
 		return errorReply(http.StatusBadRequest, "Missing Parameter: value", "value is required")
 	}
-	at := s.clock()
+	at := s.clock().Truncate(time.Millisecond) // the precision of lastUpdated and of transactionTime
 	if last, err := time.Parse(time.RFC3339Nano, c.LastUpdated); err == nil && !at.After(last) {
 		at = last.Add(time.Millisecond) // strictly later: the official client drops a change at the same instant
 	}

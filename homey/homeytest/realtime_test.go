@@ -3,6 +3,7 @@ package homeytest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -183,6 +184,24 @@ func TestRealtimeEvents(t *testing.T) {
 	up := c.read()
 	if !strings.HasPrefix(up, `42/api,["homey:manager:devices","device.update",{"id":"`+lamp+`"`) || !strings.Contains(up, `"value":0.25`) {
 		t.Errorf("device.update = %.200s", up)
+	}
+	// Changes within one millisecond still get strictly later times: the official client
+	// drops a change whose time equals the last one's.
+	var last float64
+	for i := range 20 {
+		r := do(t, http.MethodPut, h.LocalURL+"/api/manager/devices/device/"+lamp+"/capability/onoff",
+			http.Header{"Authorization": {"Bearer " + sess}, "Content-Type": {"application/json"}}, fmt.Sprintf(`{"value":%v}`, i%2 == 0))
+		if r.status != http.StatusOK {
+			t.Fatalf("PUT = %d", r.status)
+		}
+		var ev []json.RawMessage
+		_ = json.Unmarshal([]byte(strings.TrimPrefix(c.read(), "42/api,")), &ev)
+		c.read() // device.update
+		var data struct{ TransactionTime float64 }
+		if len(ev) != 3 || json.Unmarshal(ev[2], &data) != nil || data.TransactionTime <= last {
+			t.Fatalf("change %d: transaction time %v after %v", i, data.TransactionTime, last)
+		}
+		last = data.TransactionTime
 	}
 	s.ExpireSessions()
 	if got := c.read(); got != "41/api," {
