@@ -60,10 +60,12 @@ demo: build
 	./$(BIN) demo
 
 # Benchmarks of the token path (whole processes, HTTP calls counted), inside the same private
-# desktop session as the tests.
+# desktop session as the tests; realtime: a capability PUT to its event, ours and the official
+# client's (median and p90 of 100 changes).
 bench: deps
 	bash .ci/desktop.sh $(GO) test -run '^$$' -bench 'Process|VsKeychainRead|ViaTray' -benchtime $(BENCHTIME) -count 1 ./e2e
 	$(GO) test -run '^$$' -bench 'Devices' -benchtime 200x -count 1 ./homey
+	$(GO) test -run '^$$' -bench 'RealtimeLatency' -benchtime 100x -count 1 ./homey
 	$(MAKE) bench-compare
 
 # homeytray against Athom's official JS client (homey-api@3.20.0 under node, installed once from
@@ -83,6 +85,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzTokenError$$' -fuzztime $(FUZZTIME) ./auth
 	$(GO) test -run '^$$' -fuzz '^FuzzResponse$$' -fuzztime $(FUZZTIME) ./homey
 	$(GO) test -run '^$$' -fuzz '^FuzzHomeyJSON$$' -fuzztime $(FUZZTIME) ./homey
+	$(GO) test -run '^$$' -fuzz '^FuzzRealtimePacket$$' -fuzztime $(FUZZTIME) ./homey
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadConfig$$' -fuzztime $(FUZZTIME) ./cli
 
 # The real tray, signed in to the demo, with its menu and Devices submenu open in a real panel

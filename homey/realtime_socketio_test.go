@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/homeytray/homeytray/internal/officialjs"
 )
 
@@ -145,6 +147,8 @@ func (s *renewingSource) Bearer(_ context.Context, refused string) (Credential, 
 // namespace and of the whole connection each followed by a reconnect and every subscription
 // made again, run-time unsubscribe, pings answered.
 func TestStreamAgainstSocketIO2(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) }) // runs last: after the stream and node stopped
 	const good, homeyID = "good-session-token", "5f0c2a1b3c4d5e6f7a8b9c0d"
 	h := startSIOHomey(t, good, homeyID)
 	src := &renewingSource{cur: "expired-session-token", good: good, homeyID: homeyID, base: h.base}

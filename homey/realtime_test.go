@@ -493,3 +493,63 @@ func TestStreamPingTimeout(t *testing.T) {
 		t.Errorf("%d upgrades; want at least 3", n)
 	}
 }
+
+// TestStreamRetriesWhatPasses: answers that may pass by themselves (5xx and a hang at the
+// upgrade, a Homey that never acks the handshake, an address nobody listens on) are retried
+// with a pause, each reported by a disconnected event; the stream connects once they pass.
+func TestStreamRetriesWhatPasses(t *testing.T) {
+	e := newRTEnv(t)
+	e.srv.SetFault(routeSocket, homeytest.Fault{Kind: homeytest.Fault5xx, Times: 2})
+	r := startStream(t, e.bs.Realtime(e.h), StreamOptions{HTTP: e.hc, HandshakeTimeout: 500 * time.Millisecond}, DevicesURI)
+	for i := range 2 {
+		ev, _ := r.next(t, "a 5xx", isKind(KindDisconnected))
+		if StatusOf(ev.Err) != http.StatusInternalServerError {
+			t.Errorf("disconnect %d: %v; want the upgrade's 500", i, ev.Err)
+		}
+	}
+	r.next(t, "connected after the 5xx", isKind(KindConnected))
+	e.srv.SetFault(routeSocket, homeytest.Fault{Kind: homeytest.FaultHang, Times: 1})
+	e.srv.DropRealtime("")
+	r.next(t, "the drop", isKind(KindDisconnected))
+	ev, _ := r.next(t, "the hung upgrade", isKind(KindDisconnected))
+	if !IsNetworkError(ev.Err) {
+		t.Errorf("hung upgrade: %v; want a network error (no answer in time)", ev.Err)
+	}
+	r.next(t, "connected after the hang", isKind(KindConnected))
+
+	dead := startStream(t, StaticBearer{Token: "k", HomeyID: e.h.ID, BaseURL: "http://127.0.0.1:1"}, StreamOptions{HTTP: e.hc}, DevicesURI)
+	for range 3 {
+		ev, _ := dead.next(t, "a refused connection", isKind(KindDisconnected))
+		if !IsNetworkError(ev.Err) || NetworkCause(ev.Err) != "connection refused" {
+			t.Errorf("unreachable: %v; want connection refused", ev.Err)
+		}
+	}
+	if err := dead.stop(); err != nil {
+		t.Errorf("Run = %v; want nil after cancel", err)
+	}
+	if _, ok := <-dead.Events(); ok {
+		t.Error("Events still open after Run returned")
+	}
+	if err := dead.Run(context.Background()); err == nil {
+		t.Error("a second Run was accepted")
+	}
+}
+
+// TestBackoff: the pause doubles from MinBackoff up to MaxBackoff, loses at most half to
+// jitter, and is at least a server's Retry-After.
+func TestBackoff(t *testing.T) {
+	s := NewStream(StaticBearer{}, StreamOptions{MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second})
+	for n, want := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 4: 800 * time.Millisecond, 5: time.Second, 50: time.Second} {
+		for range 100 {
+			if d := s.backoff(n, 0); d > want || d < want/2 {
+				t.Fatalf("backoff(%d) = %v; want within [%v, %v]", n, d, want/2, want)
+			}
+		}
+	}
+	if d := s.backoff(1, 5*time.Second); d != 5*time.Second {
+		t.Errorf("backoff with Retry-After 5s = %v", d)
+	}
+	if d := NewStream(StaticBearer{}, StreamOptions{}).backoff(100, 0); d > DefaultMaxBackoff || d < DefaultMaxBackoff/2 {
+		t.Errorf("default cap: %v", d)
+	}
+}

@@ -406,31 +406,38 @@ func (s *Server) realtimeAPILocked(c *rtSocket, arg json.RawMessage) []any {
 	c.mu.Lock()
 	scopes := c.scopes
 	c.mu.Unlock()
-	var need string
-	var rep reply
 	a := in.Args
-	switch op := in.URI + " " + in.Operation; op {
-	case "homey:manager:devices getDevices":
-		need, rep = "homey.device.readonly", devices(c.h, nil, nil, nil)
-	case "homey:manager:devices getDevice":
-		need, rep = "homey.device.readonly", oneDevice(c.h, nil, nil, []string{a.ID})
-	case "homey:manager:devices setCapabilityValue":
+	op := in.URI + " " + in.Operation
+	need := map[string]string{
+		"homey:manager:devices getDevices":         "homey.device.readonly",
+		"homey:manager:devices getDevice":          "homey.device.readonly",
+		"homey:manager:devices setCapabilityValue": "homey.device.control",
+		"homey:manager:zones getZones":             "homey.zone.readonly",
+		"homey:manager:zones getZone":              "homey.zone.readonly",
+	}[op]
+	switch {
+	case need == "":
+		return []any{ackError(http.StatusNotFound, "Not Found", "no operation "+clip(op))}
+	case !hasScope(scopes, need):
+		return []any{ackError(http.StatusForbidden, "Missing Scopes", "this session lacks the scope "+need)}
+	}
+	var rep reply
+	switch in.Operation {
+	case "getDevices":
+		rep = devices(c.h, nil, nil, nil)
+	case "getDevice":
+		rep = oneDevice(c.h, nil, nil, []string{a.ID})
+	case "setCapabilityValue":
 		body := mustJSON(map[string]any{"value": a.Value, "transactionId": a.TransactionID, "transactionTime": a.TransactionTime})
-		need, rep = "homey.device.control", s.setCapability(c.h, nil, body, []string{a.DeviceID, a.CapabilityID})
-	case "homey:manager:zones getZones":
-		need, rep = "homey.zone.readonly", zones(c.h, nil, nil, nil)
-	case "homey:manager:zones getZone":
-		need = "homey.zone.readonly"
+		rep = s.setCapability(c.h, nil, body, []string{a.DeviceID, a.CapabilityID})
+	case "getZones":
+		rep = zones(c.h, nil, nil, nil)
+	case "getZone":
 		if z := c.h.zones[a.ID]; z != nil {
 			rep = jsonReply(http.StatusOK, z)
 		} else {
 			rep = errorReply(http.StatusNotFound, "Zone Not Found", "no zone with this id")
 		}
-	default:
-		return []any{ackError(http.StatusNotFound, "Not Found", "no operation "+clip(op))}
-	}
-	if !hasScope(scopes, need) {
-		return []any{ackError(http.StatusForbidden, "Missing Scopes", "this session lacks the scope "+need)}
 	}
 	if rep.status < 200 || rep.status > 299 {
 		m, _ := rep.body.(map[string]string)

@@ -149,6 +149,15 @@ func TestRealtimeStrict(t *testing.T) {
 		if st, _ := k.ack(`42/api,2["subscribe","homey:manager:zones"]`, "43/api,2"); st != 0 {
 			t.Errorf("the key subscribing to zones: %d; want 0", st)
 		}
+		if st, _ := k.ack(`42/api,3["api",{"uri":"homey:manager:devices","operation":"setCapabilityValue","args":{"deviceId":"6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d","capabilityId":"onoff","value":false}}]`, "43/api,3"); st != 403 {
+			t.Errorf("the key setting a value through the api event: %d; want 403", st)
+		}
+		if st, got := k.ack(`42/api,4["api",{"uri":"homey:manager:zones","operation":"getZones","args":{}}]`, "43/api,4"); st != 0 || !strings.Contains(got, `"name":`) {
+			t.Errorf("the key reading zones through the api event: %d %.80s", st, got)
+		}
+		if st, _ := c.ack(`42/api,8["api",{"uri":"homey:manager:flow","operation":"getFlows","args":{}}]`, "43/api,8"); st != 404 {
+			t.Errorf("an unknown api operation: %d; want 404", st)
+		}
 	}
 	if n := s.Count("GET /socket.io/"); n != 4+3 {
 		t.Errorf("%d requests to /socket.io/; want 7", n)
