@@ -136,6 +136,9 @@ func (s *Stream) session(ctx context.Context) (ready bool, err error) {
 	if err != nil {
 		return false, sourceError(err)
 	}
+	if _, err := socketURL(cred.BaseURL); err != nil {
+		return false, &finalError{err} // the source's mistake: no retry mends it
+	}
 	c, err := s.dial(ctx, cred.BaseURL)
 	if err != nil {
 		if rf, ok := s.src.(RouteFailer); ok && IsNetworkError(err) && ctx.Err() == nil {
@@ -201,7 +204,7 @@ func (s *Stream) serve(ctx context.Context, c *rtConn) (ready bool, err error) {
 	pending := map[int64]pendingSub{}
 	timer := time.NewTimer(c.timeout)
 	defer timer.Stop()
-	sync := func() error {
+	reconcile := func() error {
 		s.mu.Lock()
 		want := make([]string, 0, len(s.subs))
 		for u := range s.subs {
@@ -240,7 +243,7 @@ func (s *Stream) serve(ctx context.Context, c *rtConn) (ready bool, err error) {
 		}
 		return nil
 	}
-	if err := sync(); err != nil {
+	if err := reconcile(); err != nil {
 		return false, err
 	}
 	for {
@@ -254,7 +257,7 @@ func (s *Stream) serve(ctx context.Context, c *rtConn) (ready bool, err error) {
 		case <-c.done:
 			return ready, c.failure()
 		case <-s.changed:
-			if err := sync(); err != nil {
+			if err := reconcile(); err != nil {
 				return ready, err
 			}
 		case <-c.acked:

@@ -553,3 +553,14 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("default cap: %v", d)
 	}
 }
+
+// TestStreamBadSource: a credential without a usable address ends Run at once: no pause and
+// no retry mends the source's mistake.
+func TestStreamBadSource(t *testing.T) {
+	for _, base := range []string{"", "ftp://homey", "http://"} {
+		r := startStream(t, StaticBearer{Token: "k", HomeyID: "h", BaseURL: base}, StreamOptions{}, DevicesURI)
+		if err := r.ended(t); err == nil || !strings.Contains(err.Error(), "invalid base URL") {
+			t.Errorf("base %q: Run = %v", base, err)
+		}
+	}
+}

@@ -10,7 +10,10 @@
 // Homey on two: its "relay" listener (remoteUrl in /user/me, slowed by
 // Options.RelayLatency like a round trip through Athom's connect service) and
 // its "local" listener (localUrl, plain http like a Homey on the LAN). There
-// is no localUrlSecure: the emulator serves no TLS.
+// is no localUrlSecure: the emulator serves no TLS. Every Homey listener also
+// serves the realtime API at /socket.io/ (realtime.go): the events of its
+// devices over Socket.IO 2, with switches to drop sockets, expire sessions
+// mid-stream and stop answering pings.
 package homeytest
 
 import (
