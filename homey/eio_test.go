@@ -3,6 +3,7 @@ package homey
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -119,7 +120,10 @@ func TestEventArgs(t *testing.T) {
 // decodes the same.
 func FuzzRealtimePacket(f *testing.F) {
 	for _, s := range []string{"0", "0/api,", `2/api,12["subscribe","homey:manager:devices"]`, `30[null,{"namespace":"/api"}]`,
-		`4"x"`, `51-["up",{"_placeholder":true,"num":0}]`, `2/api["x"]`, "1/api", `3/,1[]`, "6", "2/api,99999999999999[\"a\"]"} {
+		`4"x"`, `51-["up",{"_placeholder":true,"num":0}]`, `2/api["x"]`, "1/api", `3/,1[]`, "6", "2/api,99999999999999[\"a\"]",
+		`30[{"statusCode":401,"error":"Invalid Session","error_description":"expired\nagain"}]`,
+		`2/api,["homey:device:d","capability",{"capabilityId":"onoff","value":true,"transactionTime":"2024-01-01T00:00:00Z"}]`,
+		`2/api,["homey:manager:devices","device.update",{"id":"d","capabilitiesObj":{"onoff":{"value":1}}}]`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -129,6 +133,20 @@ func FuzzRealtimePacket(f *testing.F) {
 		}
 		if len(p.NSP) > 0 && bytesContains(p.NSP, ',') {
 			t.Fatalf("namespace %q holds a comma", p.NSP)
+		}
+		var args []json.RawMessage
+		_ = json.Unmarshal(p.Data, &args)
+		switch p.Type { // what the client does with a packet's data never panics, and errors stay one line
+		case sioAck, sioError:
+			if err := ackError("op", args); err != nil && strings.ContainsAny(err.Error(), "\r\n") {
+				t.Fatalf("ack error on two lines: %q", err)
+			}
+		case sioEvent:
+			if name, rest, err := eventArgs(p.Data); err == nil {
+				parseEvent(name, rest)
+				parseEvent(DeviceURI("d"), rest)
+				parseEvent(DevicesURI, rest)
+			}
 		}
 		again, err := decodePacket(encodeMessage(p)[1:])
 		if err != nil {
