@@ -70,6 +70,7 @@ func TestStreamSessionExpiry(t *testing.T) {
 			})
 		}
 		ev, _ := r.next(t, "disconnected by the Homey", isKind(KindDisconnected))
+		e.noSecret(t, ev.Err)
 		if !errors.Is(ev.Err, errServerDisconnect) && !errors.Is(ev.Err, errServerClosed) {
 			t.Errorf("round %d: disconnected because %v; want the Homey's disconnect", round, ev.Err)
 		}
@@ -99,6 +100,7 @@ func TestStreamSignInGone(t *testing.T) {
 		Strategy: StrategyLocal, ConfirmedAt: time.Now()}
 	r := startStream(t, e.bs.Realtime(e.h), StreamOptions{HTTP: e.hc}, DevicesURI)
 	err := r.ended(t)
+	e.noSecret(t, err)
 	if !errors.Is(err, errGone) || !IsUnauthorized(err) {
 		t.Errorf("Run = %v; want the sign-in's error and the handshake's 401", err)
 	}
@@ -216,6 +218,7 @@ func TestStreamRetriesWhatPasses(t *testing.T) {
 	r := startStream(t, e.bs.Realtime(e.h), StreamOptions{HTTP: e.hc, HandshakeTimeout: 500 * time.Millisecond}, DevicesURI)
 	for i := range 2 {
 		ev, _ := r.next(t, "a 5xx", isKind(KindDisconnected))
+		e.noSecret(t, ev.Err)
 		if StatusOf(ev.Err) != http.StatusInternalServerError {
 			t.Errorf("disconnect %d: %v; want the upgrade's 500", i, ev.Err)
 		}

@@ -186,3 +186,16 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// noSecret fails the test if err's text holds a code, token or session the emulator issued.
+func (e *rtEnv) noSecret(t *testing.T, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	for _, s := range e.srv.IssuedSecrets() {
+		if s != "" && strings.Contains(err.Error(), s) {
+			t.Errorf("error holds a secret: %v", err)
+		}
+	}
+}

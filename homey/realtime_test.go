@@ -86,6 +86,7 @@ func TestStreamAPIKey(t *testing.T) {
 
 	bad := startStream(t, StaticBearer{Token: "not-a-key", HomeyID: e.h.ID, BaseURL: e.h.LocalURL}, StreamOptions{HTTP: e.hc}, DevicesURI)
 	err := bad.ended(t)
+	e.noSecret(t, err)
 	if !errors.Is(err, ErrKeyRefused) || !IsUnauthorized(err) || strings.Contains(err.Error(), "not-a-key") {
 		t.Errorf("Run with a refused key = %v; want ErrKeyRefused and a 401, without the key", err)
 	}
