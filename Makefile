@@ -60,10 +60,12 @@ demo: build
 	./$(BIN) demo
 
 # Benchmarks of the token path (whole processes, HTTP calls counted), inside the same private
-# desktop session as the tests.
+# desktop session as the tests; realtime: a capability PUT to its event, ours and the official
+# client's (median and p90 of 100 changes).
 bench: deps
 	bash .ci/desktop.sh $(GO) test -run '^$$' -bench 'Process|VsKeychainRead|ViaTray' -benchtime $(BENCHTIME) -count 1 ./e2e
 	$(GO) test -run '^$$' -bench 'Devices' -benchtime 200x -count 1 ./homey
+	$(GO) test -run '^$$' -bench 'RealtimeLatency' -benchtime 100x -count 1 ./homey
 	$(MAKE) bench-compare
 
 # homeytray against Athom's official JS client (homey-api@3.20.0 under node, installed once from
@@ -88,6 +90,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadConfig$$' -fuzztime $(FUZZTIME) ./internal/config
 	$(GO) test -run '^$$' -fuzz '^FuzzEvent$$' -fuzztime $(FUZZTIME) ./internal/desktop/wlclip
 	$(GO) test -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME) ./internal/desktop/wlclip
+	$(GO) test -run '^$$' -fuzz '^FuzzRealtimePacket$$' -fuzztime $(FUZZTIME) ./homey
 
 # The real tray, signed in to the demo, with its menu and Devices submenu open in a real panel
 # (xfce4-panel under Xvfb, on the private session of .ci/desktop.sh): writes docs/tray.png.

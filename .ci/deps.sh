@@ -10,7 +10,8 @@
 # Wine (make test-wine): wine, wine64, mingw binutils, xdotool and ImageMagick.
 # `deps.sh packages` installs what `make test-packages` needs: lintian, rpm (rpm -qpl), man-db
 # (man -w), systemd (systemd-analyze) and unzip (unzip -Z1).
-# Node.js/npm come with the machine; the conformance test installs homey-api itself.
+# Node.js/npm come with the machine; the conformance and realtime tests install homey-api and
+# the reference Socket.IO 2 server (npm socket.io 2.5.1) themselves (internal/officialjs).
 set -euo pipefail
 need=()
 command -v dbus-daemon >/dev/null || need+=(dbus-daemon dbus-bin)

@@ -114,8 +114,20 @@ func ParseRetryAfter(h http.Header, now time.Time) time.Duration {
 
 // Error is one line, e.g. "GET /user/me: 401 invalid_token: token expired".
 func (e *APIError) Error() string {
+	if e.StatusCode == 0 && e.Code == "" { // a realtime ack's error may carry neither
+		switch {
+		case e.Description != "":
+			return e.Op + ": " + e.Description
+		case e.err != nil:
+			return e.Op + ": " + e.err.Error()
+		}
+		return e.Op + ": refused"
+	}
 	var b strings.Builder
-	b.WriteString(e.Op + ": " + strconv.Itoa(e.StatusCode))
+	b.WriteString(e.Op + ":")
+	if e.StatusCode != 0 {
+		b.WriteString(" " + strconv.Itoa(e.StatusCode))
+	}
 	if e.Code != "" {
 		b.WriteString(" " + e.Code)
 	} else if t := http.StatusText(e.StatusCode); t != "" {

@@ -5,6 +5,9 @@
 // ([Discover], mDNS), checks that an address is the Homey before a key goes there ([Ping],
 // [Pinged]) and what a key's scopes allow ([HasScope]). [IsNetworkError] and [NetworkCause]
 // classify failures to reach a server, for the messages of the command line and the tray.
+// [Stream] keeps a realtime connection to a Homey (Socket.IO 2 over Engine.IO 3) and delivers
+// its events (capability values, device changes), with the bearer of [Bearers.Realtime] or an
+// API key ([StaticBearer]).
 //
 // The package knows nothing about how the Athom access token is obtained or stored: it takes an
 // [oauth2.TokenSource] and, when the cloud rejects a token, tells it so through the optional

@@ -176,6 +176,13 @@ func (s *Server) handler(rt router, h *homey, via string) http.Handler {
 			impostorReply(r, ad.hideID).write(w)
 			return
 		}
+		if h != nil && r.URL.Path == "/socket.io/" && r.Method == http.MethodGet {
+			if kind == FaultLoseAnswer {
+				s.hang(r)
+			}
+			s.serveRealtime(w, r, h) // the realtime API (realtime.go)
+			return
+		}
 		rep := rt.dispatch(r)
 		if kind == FaultLoseAnswer {
 			s.hang(r) // the route has done its work; its answer never leaves

@@ -184,9 +184,25 @@ func (s *Server) setCapability(h *homey, _ *session, body []byte, params []strin
 	if !ok {
 		return errorReply(http.StatusBadRequest, "Missing Parameter: value", "value is required")
 	}
-	if err := c.set(v, s.clock()); err != nil {
+	at := s.clock().Truncate(time.Millisecond) // the precision of lastUpdated and of transactionTime
+	if last, err := time.Parse(time.RFC3339Nano, c.LastUpdated); err == nil && !at.After(last) {
+		at = last.Add(time.Millisecond) // strictly later: the official client drops a change at the same instant
+	}
+	if err := c.set(v, at); err != nil {
 		return errorReply(http.StatusBadRequest, "Invalid Value", err.Error())
 	}
+	// The realtime events (realtime.go): a transaction id and time the client sent come back
+	// (the official client recognises its own changes by them), else the Homey's own.
+	txID, txTime := in["transactionId"], in["transactionTime"]
+	if id, ok := txID.(string); !ok || id == "" {
+		txID = "emulator-" + uuid4()
+	}
+	if txTime == nil {
+		txTime = at.UnixMilli()
+	}
+	s.publishLocked(h, "homey:device:"+d.ID, "capability", map[string]any{
+		"capabilityId": c.ID, "value": c.Value, "transactionId": txID, "transactionTime": txTime})
+	s.publishLocked(h, "homey:manager:devices", "device.update", d)
 	return jsonReply(http.StatusOK, map[string]any{})
 }
 

@@ -10,7 +10,10 @@
 // Homey on two: its "relay" listener (remoteUrl in /user/me, slowed by
 // Options.RelayLatency like a round trip through Athom's connect service) and
 // its "local" listener (localUrl, plain http like a Homey on the LAN). There
-// is no localUrlSecure: the emulator serves no TLS.
+// is no localUrlSecure: the emulator serves no TLS. Every Homey listener also
+// serves the realtime API at /socket.io/ (realtime.go): the events of its
+// devices over Socket.IO 2, with switches to drop sockets, expire sessions
+// mid-stream and stop answering pings.
 package emulator
 
 import (
@@ -114,6 +117,8 @@ type Server struct {
 	refreshErrCode   string
 	clientRefused    bool
 	appsOnly         map[string]bool // IssueAppsOnlyToken: access tokens refused at the delegation
+
+	rt realtimeHub // the realtime sockets (realtime.go)
 
 	faults    map[string]*Fault
 	counts    map[string]int
@@ -293,6 +298,7 @@ func (s *Server) Close() error {
 	close(s.closing)
 	ls := s.listeners()
 	s.mu.Unlock()
+	s.rt.closeAll() // hijacked connections: the listeners' Shutdown neither closes nor waits for them
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	var errs []error

@@ -73,12 +73,14 @@ func (s *Server) SetSessionTTL(d time.Duration) {
 	s.sessionTTL = orDefault(d, DefaultSessionTTL)
 }
 
-// RevokeSessions ends every Homey session: requests with them answer 401.
+// RevokeSessions ends every Homey session: requests with them answer 401, and realtime
+// sockets that handshook with one are disconnected (see ExpireSessions).
 func (s *Server) RevokeSessions() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.sessions)
 	s.saveLogged()
+	s.endInvalidLocked() // their realtime sockets too
 }
 
 // Count reports how many requests reached route ("METHOD /path", path
