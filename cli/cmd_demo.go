@@ -2,13 +2,19 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/spf13/cobra"
 
+	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey/emulator"
+	"github.com/homeytray/homeytray/internal/desktop"
 	"github.com/homeytray/homeytray/internal/ipc"
 )
 
@@ -16,9 +22,10 @@ import (
 // with a real sign-in in progress.
 const demoRedirectURI = "http://localhost:47720/callback"
 
-// cmdDemo runs the built-in emulator of the Athom cloud and a Homey: `demo serve` standalone, or
-// the tray (`demo`) or a command (`demo COMMAND ...`) against it in-process, with their own config
-// folder and keychain namespace ("homeytray-demo"), so that nothing touches a real sign-in.
+// cmdDemo runs the built-in emulator of the Athom cloud and a Homey: `demo emulator` standalone,
+// or the tray (`demo`; in the terminal where there is no desktop) or a command (`demo COMMAND
+// ...`, `demo serve` among them) against it in-process, with their own config folder and keychain
+// namespace ("homeytray-demo"), so that nothing touches a real sign-in.
 func newCmdDemo(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo [COMMAND ...]",
@@ -26,10 +33,16 @@ func newCmdDemo(f *Factory) *cobra.Command {
 		Long: `Runs the tray, or with a command after it that command, against the built-in emulator of
 the Athom cloud and a Homey, with its own config folder and keychain namespace: nothing touches a
 real sign-in. "Log in…" signs in through your browser. While a demo tray runs, "homeytray demo
-token" in a terminal is answered by it.`,
+token" in a terminal is answered by it.
+
+Where there is no desktop (an SSH login, a container), the demo runs in the terminal: it signs in
+through a printed address that it opens itself (the demo user is always signed in), prints a demo
+bearer, and answers "homeytray demo token" and friends from other terminals until Ctrl-C.
+"homeytray demo serve" is the headless serve against the emulator; "homeytray demo emulator" runs
+the emulator alone for other clients.`,
 		Example: `  homeytray demo
   homeytray demo login && homeytray demo devices
-  homeytray demo serve --addr 127.0.0.1:0`,
+  homeytray demo emulator --addr 127.0.0.1:0`,
 		Args: cobra.ArbitraryArgs,
 		// Everything after "demo" is a command line of its own, parsed by a second command tree.
 		DisableFlagParsing: true,
@@ -37,6 +50,14 @@ token" in a terminal is answered by it.`,
 			if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
 				return cmd.Help()
 			}
+			// With flag parsing off, the root's own flag reaches us among the arguments.
+			args = slices.DeleteFunc(slices.Clone(args), func(a string) bool {
+				if a == "--insecure-file-store" {
+					f.insecure = true
+					return true
+				}
+				return false
+			})
 			return demoRun(cmd.Context(), f, args)
 		},
 		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
@@ -49,7 +70,7 @@ token" in a terminal is answered by it.`,
 			return names, cobra.ShellCompDirectiveNoFileComp
 		},
 	}
-	cmd.AddCommand(newCmdDemoServe(f))
+	cmd.AddCommand(newCmdDemoEmulator(f))
 	return cmd
 }
 
@@ -92,7 +113,16 @@ func demoRun(ctx context.Context, f *Factory, args []string) error {
 		return f.Getenv(k)
 	}, p)
 	df.insecure = f.insecure
+	noDesktop := desktop.Session()
+	if noDesktop != nil {
+		// No session bus, so no Secret Service either: the demo's secrets (the emulator's, worth
+		// nothing) go to the demo folder's file store, for every demo command alike.
+		df.insecure = true
+	}
 	if len(args) == 0 {
+		if noDesktop != nil {
+			return df.runTerminalDemo(ctx, noDesktop)
+		}
 		return df.runTray(ctx)
 	}
 	if args[0] == "demo" || args[0] == "completion" || args[0] == "help" || args[0][0] == '-' {
@@ -119,16 +149,62 @@ func (f *Factory) demoEmulator(ctx context.Context, redirect, stateFile string) 
 	return info, func() { srv.Close() }, nil
 }
 
-// newCmdDemoServe runs the emulator on its own, for other clients (Athom's official JS client
+// runTerminalDemo is the demo where there is no desktop (why): the sign-in through a printed
+// address, which the demo also opens itself — the emulator's user is always signed in, so any HTTP
+// client is a browser to it — then a demo bearer, then what `serve` does (the tray's background
+// work, no icon) until Ctrl-C, so that `homeytray demo token` and friends in other terminals are
+// answered. Nothing here calls into the tray library.
+func (f *Factory) runTerminalDemo(ctx context.Context, why error) error {
+	fmt.Fprintf(f.IO.Err, "homeytray demo: %v; the demo runs in this terminal.\n", why)
+	s, err := f.Session()
+	if err != nil {
+		return err
+	}
+	if _, err := s.Stored(); errors.Is(err, auth.ErrNotSignedIn) {
+		f.Browser = openInProcess(f.http)
+		if err := f.login(ctx, true, nil); err != nil {
+			return err
+		}
+	}
+	cctx, cancel := withTimeout(ctx)
+	b, err := f.bearer(cctx, "")
+	cancel()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.Out, "\nA demo bearer for the Homey at %s:\n\n    %s\n\n", b.BaseURL, b.Token)
+	fmt.Fprintln(f.IO.Out, "Try in another terminal:")
+	for _, c := range []string{"token", "token --format json", "devices", "api devices/device", "homeys"} {
+		fmt.Fprintf(f.IO.Out, "    %s %s\n", f.prog(), c)
+	}
+	fmt.Fprintln(f.IO.Out, "This demo answers them until you press Ctrl-C.")
+	return f.runServe(ctx)
+}
+
+// openInProcess is a "browser" that opens the sign-in address itself: a GET that follows the
+// emulator's redirect to the loopback callback, in the background (Login does not wait for it).
+func openInProcess(hc *http.Client) func(string) error {
+	return func(url string) error {
+		go func() {
+			if resp, err := hc.Get(url); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+		return nil
+	}
+}
+
+// newCmdDemoEmulator runs the emulator on its own, for other clients (Athom's official JS client
 // among them, pointed at it with ATHOM_CLOUD_API_BASEURL).
-func newCmdDemoServe(f *Factory) *cobra.Command {
+func newCmdDemoEmulator(f *Factory) *cobra.Command {
 	var (
 		o                                  emulator.Options
 		tokenBody, refreshError, noHomeyID string
 		variants                           []string
 	)
 	cmd := &cobra.Command{
-		Use:   "serve [flags]",
+		Use:   "emulator [flags]",
 		Short: "Serve the emulator of the Athom cloud and a Homey until killed",
 		Long: `Serves the emulator of the Athom cloud and its Homeys and prints one JSON line with
 "cloud", "client_id", "client_secret" and "redirect_uri", then serves until killed.
@@ -137,8 +213,8 @@ The emulator is strict by default. The tolerance flags make it answer the way th
 may, where Athom's own client accepts it: --no-homey-id, --token-body, --refresh-error,
 --client-refused and --homey-variant (NAME=cloud|pro2019|v1|forwarded|invalid-serial|
 subscription-inactive, kinds joined by commas).`,
-		Example: `  homeytray demo serve --no-homey-id relay --token-body text
-  homeytray demo serve --refresh-error 401:invalid_token --homey-variant Cabin=pro2019`,
+		Example: `  homeytray demo emulator --no-homey-id relay --token-body text
+  homeytray demo emulator --refresh-error 401:invalid_token --homey-variant Cabin=pro2019`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := demoTolerance(&o, noHomeyID, tokenBody, refreshError, variants); err != nil {
@@ -162,28 +238,28 @@ subscription-inactive, kinds joined by commas).`,
 	return cmd
 }
 
-// demoTolerance reads the tolerance flags of `demo serve` into o; a bad value is a usage error.
+// demoTolerance reads the tolerance flags of `demo emulator` into o; a bad value is a usage error.
 func demoTolerance(o *emulator.Options, noHomeyID, tokenBody, refreshError string, variants []string) error {
 	switch noHomeyID {
 	case "", emulator.ViaRelay, emulator.ViaLocal, emulator.ViaForwarded, emulator.ViaAll:
 		o.NoHomeyID = noHomeyID
 	default:
-		return usageErrorf("demo serve: --no-homey-id %q: say relay, local, forwarded or all", noHomeyID)
+		return usageErrorf("demo emulator: --no-homey-id %q: say relay, local, forwarded or all", noHomeyID)
 	}
 	b, err := emulator.ParseTokenBody(tokenBody)
 	if err != nil {
-		return usageErrorf("demo serve: --%v", err)
+		return usageErrorf("demo emulator: --%v", err)
 	}
 	o.TokenBody = b
 	if refreshError != "" {
 		if o.RefreshErrorStatus, o.RefreshErrorCode, err = emulator.ParseRefreshError(refreshError); err != nil {
-			return usageErrorf("demo serve: --%v", err)
+			return usageErrorf("demo emulator: --%v", err)
 		}
 	}
 	for _, v := range variants {
 		name, variant, err := emulator.ParseVariant(v)
 		if err != nil {
-			return usageErrorf("demo serve: --%v", err)
+			return usageErrorf("demo emulator: --%v", err)
 		}
 		if o.Variants == nil {
 			o.Variants = map[string]emulator.Variant{}

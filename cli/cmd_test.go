@@ -229,7 +229,7 @@ func TestHelpVersionAndCompletion(t *testing.T) {
 		{[]string{"--help"}, exitOK, []string{"Usage:"}},
 		{[]string{"help", "token"}, exitOK, []string{"--format", "--homey", "--cloud"}},
 		{[]string{"local", "add", "-h"}, exitOK, []string{"--address", "--name"}},
-		{[]string{"demo", "serve", "-h"}, exitOK, []string{"--addr", "--refresh-grace"}},
+		{[]string{"demo", "emulator", "-h"}, exitOK, []string{"--addr", "--refresh-grace"}},
 		{[]string{"--version"}, exitOK, []string{"homeytray test"}},
 		{[]string{"completion", "bash"}, exitOK, []string{"__start_homeytray"}},
 		{[]string{"completion", "zsh"}, exitOK, []string{"#compdef homeytray"}},

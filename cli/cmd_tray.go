@@ -10,6 +10,7 @@ import (
 
 	"github.com/homeytray/homeytray/agent"
 	"github.com/homeytray/homeytray/internal/desktop"
+	"github.com/homeytray/homeytray/internal/failure"
 	"github.com/homeytray/homeytray/internal/ipc"
 	"github.com/homeytray/homeytray/tray"
 )
@@ -27,6 +28,11 @@ it runs it is the one process that refreshes, and token and devices ask it over 
 
 // runTray runs the tray face on this (the main) goroutine with the same core as the CLI.
 func (f *Factory) runTray(ctx context.Context) error {
+	// Without a desktop session nothing may call into the tray library (fyne.io/systray panics
+	// on quit when it found no session bus).
+	if err := desktop.Session(); err != nil {
+		return fmt.Errorf("%w: %w", failure.ErrNoDesktop, err)
+	}
 	c, err := f.load()
 	if err != nil {
 		return err

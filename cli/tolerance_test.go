@@ -6,7 +6,7 @@ import (
 	"github.com/homeytray/homeytray/homey/emulator"
 )
 
-// TestDemoToleranceFlags: `demo serve`'s tolerance flags reach the emulator's options; bad
+// TestDemoToleranceFlags: `demo emulator`'s tolerance flags reach the emulator's options; bad
 // values are usage errors.
 func TestDemoToleranceFlags(t *testing.T) {
 	var o emulator.Options

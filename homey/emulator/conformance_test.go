@@ -141,7 +141,7 @@ func checkConformance(t *testing.T, info Info, got conformanceSummary) {
 		got.AfterSessionExpiry.SessionChanged && got.AfterSessionExpiry.Devices == len(fix[0].devices))
 }
 
-// startEmulator builds homeytray and starts `homeytray demo serve`, reads its Info line and
+// startEmulator builds homeytray and starts `homeytray demo emulator`, reads its Info line and
 // returns a stop func that interrupts it and checks a clean exit.
 func startEmulator(ctx context.Context, t *testing.T, args ...string) (Info, func()) {
 	t.Helper()
@@ -156,7 +156,7 @@ func startEmulator(ctx context.Context, t *testing.T, args ...string) (Info, fun
 	if out, err := exec.CommandContext(ctx, goTool, "build", "-o", bin, "github.com/homeytray/homeytray").CombinedOutput(); err != nil {
 		t.Fatalf("go build homeytray: %v\n%s", err, out)
 	}
-	cmd := exec.CommandContext(ctx, bin, append([]string{"demo", "serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd := exec.CommandContext(ctx, bin, append([]string{"demo", "emulator", "--addr", "127.0.0.1:0"}, args...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()

@@ -62,6 +62,7 @@ const (
 	Unsupported   Kind = "unsupported"    // a Homey this program cannot sign in to
 	Offline       Kind = "offline"        // no address of the Homey answered usably
 	NoClipboard   Kind = "no_clipboard"   // the desktop has no clipboard we can reach
+	NoDesktop     Kind = "no_desktop"     // no desktop session (no D-Bus session bus) for the tray
 	HomeyRefused  Kind = "homey_refused"  // a Homey refused the bearer (401)
 
 	// An API-key Homey on the LAN.
@@ -124,6 +125,8 @@ var (
 	ErrNoHomeys = errors.New("this Athom account has no Homey")
 	// ErrNoClipboard: the desktop has no clipboard homeytray can reach.
 	ErrNoClipboard = errors.New("no clipboard")
+	// ErrNoDesktop: the tray cannot run here: no desktop session.
+	ErrNoDesktop = errors.New("no desktop session")
 )
 
 // KeyMissingError: the API key of a Homey is not in the keychain.
@@ -188,6 +191,8 @@ func of(err error) Failure {
 		return Failure{Kind: UnknownHomey, Detail: first}
 	case errors.Is(err, ErrNoClipboard):
 		return Failure{Kind: NoClipboard}
+	case errors.Is(err, ErrNoDesktop):
+		return Failure{Kind: NoDesktop}
 	case errors.Is(err, context.Canceled):
 		return Failure{Kind: Interrupted}
 	case homey.IsNetworkError(err):
@@ -306,6 +311,8 @@ func (f *Failure) Message(prog string) string {
 		return "interrupted"
 	case NoClipboard:
 		return "no clipboard tool found: install xclip, xsel or wl-clipboard, then restart the tray"
+	case NoDesktop:
+		return "no desktop session here (no D-Bus session bus): the tray needs one"
 	case KeyMissing:
 		return fmt.Sprintf("the API key of %s (%s) is not in %s: run %s local add --address %s again",
 			f.Homey, f.Detail, f.Keychain, prog, f.Address)
@@ -350,6 +357,8 @@ func (f *Failure) Fix(prog string) string {
 		return "Run '" + prog + " login' again (or '" + prog + " login --no-browser' and paste the code)."
 	case UnknownHomey:
 		return "See: " + prog + " homeys"
+	case NoDesktop:
+		return "Run: " + prog + " serve (it keeps the sign-in fresh and answers scripts without a desktop)"
 	case Network:
 		return "Check the network and try again; the sign-in is kept."
 	case RateLimited:
