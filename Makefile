@@ -86,6 +86,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzSetupForm$$' -fuzztime $(FUZZTIME) ./auth
 	$(GO) test -run '^$$' -fuzz '^FuzzResponse$$' -fuzztime $(FUZZTIME) ./homey
 	$(GO) test -run '^$$' -fuzz '^FuzzHomeyJSON$$' -fuzztime $(FUZZTIME) ./homey
+	$(GO) test -run '^$$' -fuzz '^FuzzDiscoverPacket$$' -fuzztime $(FUZZTIME) ./homey
 	$(GO) test -run '^$$' -fuzz '^FuzzLine$$' -fuzztime $(FUZZTIME) ./internal/sanitize
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadConfig$$' -fuzztime $(FUZZTIME) ./internal/config
 	$(GO) test -run '^$$' -fuzz '^FuzzEvent$$' -fuzztime $(FUZZTIME) ./internal/desktop/wlclip
