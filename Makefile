@@ -5,6 +5,19 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 DATE    ?= $(shell date -u -d @$$(git log -1 --format=%ct 2>/dev/null || date +%s) +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
+# A Web API client built in by whoever ships the binary (README: "Packaging with a built-in
+# client"): make build (or dist) BUILTIN_CLIENT_ID=<id> BUILTIN_CLIENT_SECRET_FILE=<path>
+# [BUILTIN_REDIRECT_URI=<uri>, default http://localhost:47719/callback]. The shell reads the
+# secret from its file inside the build command, so make never prints it.
+BUILTIN_CLIENT_ID ?=
+BUILTIN_CLIENT_SECRET_FILE ?=
+BUILTIN_REDIRECT_URI ?=
+ifneq ($(BUILTIN_CLIENT_ID),)
+ifeq ($(wildcard $(BUILTIN_CLIENT_SECRET_FILE)),)
+$(error BUILTIN_CLIENT_ID needs BUILTIN_CLIENT_SECRET_FILE, a file that holds the client secret)
+endif
+LDFLAGS += -X main.builtinClientID=$(BUILTIN_CLIENT_ID) -X main.builtinRedirectURI=$(BUILTIN_REDIRECT_URI) -X main.builtinClientSecret=$$(tr -d '\r\n' < $(BUILTIN_CLIENT_SECRET_FILE))
+endif
 # Fuzz/bench knobs
 BENCHTIME ?= 40x
 
@@ -15,15 +28,15 @@ all: build
 # Pure Go on Linux and Windows: a static binary starts ~3 ms faster than one that loads libc,
 # and start-up is most of what a warm `homeytray token` costs.
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) .
 
 build-linux:
-	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) .
 
 # Windows: a GUI binary (-H=windowsgui: no console window behind the tray). Icon, manifest and
 # version info come from rsrc_windows_amd64.syso (see `make winres`).
 build-windows:
-	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS) -H=windowsgui' -o $(BIN).exe .
+	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -trimpath -ldflags "$(LDFLAGS) -H=windowsgui" -o $(BIN).exe .
 
 # Every step of the suite (.ci/test.sh): installs what is missing (Debian, as root), vet and the
 # cross builds, every Go test with the race detector inside a private desktop session (a D-Bus
@@ -127,7 +140,7 @@ package-linux: build-linux
 dist:
 	rm -rf dist
 	CGO_ENABLED=0 $(GO) run -trimpath ./internal/mangen dist/.man $(VERSION)
-	CGO_ENABLED=0 $(GO) run -trimpath ./internal/dist -out dist -man dist/.man -version '$(VERSION)' -date '$(DATE)' -ldflags '$(LDFLAGS)'
+	CGO_ENABLED=0 $(GO) run -trimpath ./internal/dist -out dist -man dist/.man -version '$(VERSION)' -date '$(DATE)' -ldflags "$(LDFLAGS)"
 	rm -rf dist/.man
 
 # The packages as a user gets them (.ci/packages.sh): lintian, dpkg -i / -r on this machine,
@@ -139,7 +152,7 @@ test-packages: dist
 
 # On a Mac only: fyne.io/systray needs cgo there.
 package-darwin:
-	CGO_ENABLED=1 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/homeytray.app/Contents/MacOS/homeytray .
+	CGO_ENABLED=1 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o dist/homeytray.app/Contents/MacOS/homeytray .
 	mkdir -p dist/homeytray.app/Contents/Resources
 	sed 's/@VERSION@/$(VERSION)/g' build/darwin/Info.plist > dist/homeytray.app/Contents/Info.plist
 	cp build/darwin/homeytray.icns dist/homeytray.app/Contents/Resources/

@@ -15,11 +15,16 @@ import (
 // Set at build time: go build -ldflags "-X main.version=… -X main.commit=… -X main.date=…".
 var version, commit, date = "0.1.0-dev", "", ""
 
+// An Athom Web API client built in by whoever ships the binary (make build BUILTIN_CLIENT_ID=…
+// BUILTIN_CLIENT_SECRET_FILE=…): the default when the user set up none. Empty in our own builds.
+var builtinClientID, builtinClientSecret, builtinRedirectURI string
+
 func main() {
 	cli.AttachConsole(os.Args[1:])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Main(ctx, os.Args[1:], cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr},
-		cli.Version{Version: version, Commit: commit, Date: date})
+		cli.Version{Version: version, Commit: commit, Date: date,
+			Client: cli.Client{ID: builtinClientID, Secret: builtinClientSecret, RedirectURI: builtinRedirectURI}})
 	stop()
 	os.Exit(code)
 }

@@ -16,6 +16,14 @@ import (
 // Version describes the build; main sets it from -ldflags -X.
 type Version struct {
 	Version, Commit, Date string
+	// Client is the Athom Web API client built in by whoever shipped the binary, or none.
+	Client Client
+}
+
+// Client is an Athom Web API client: its id, its secret, and the redirect URI registered with it
+// ("" = the default one).
+type Client struct {
+	ID, Secret, RedirectURI string
 }
 
 // String is what --version prints after the program's name.

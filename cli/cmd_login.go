@@ -74,9 +74,6 @@ func (f *Factory) prepareLogin(browser bool, paste io.Reader) (*auth.Session, *a
 	if err != nil {
 		return nil, nil, err
 	}
-	if s.Config.ClientID == "" || s.Config.ClientSecret == "" {
-		return nil, nil, failure.ErrNotSetUp
-	}
 	if err := checkRedirectURI(s.Config.RedirectURL); err != nil {
 		return nil, nil, usageErrorf("login: redirect URI %s: %v", s.Config.RedirectURL, err)
 	}
@@ -86,10 +83,38 @@ func (f *Factory) prepareLogin(browser bool, paste io.Reader) (*auth.Session, *a
 		}
 	}
 	l := &auth.Login{Config: &s.Config, Out: f.IO.Err, Paste: paste}
+	if s.Config.ClientID == "" || s.Config.ClientSecret == "" {
+		// No Web API client yet: the browser first gets the setup page, on the same loopback
+		// listener, and goes on into the sign-in once the client is saved.
+		l.Setup = &auth.Setup{Save: f.saveClient}
+	}
 	if browser {
 		l.Open = f.Browser
 	}
 	return s, l, nil
+}
+
+// saveClient keeps the Web API client the setup page was given: the secret in the keychain, then
+// the id and the redirect URI in the settings (a transaction), as `setup` does. Nothing of the
+// secret goes into its error.
+func (f *Factory) saveClient(ctx context.Context, clientID, secret string) error {
+	store, err := f.Secrets()
+	if err != nil {
+		return err
+	}
+	if err := store.Set(keyClientSecret, secret); err != nil {
+		return fmt.Errorf("store the client secret: %w", err)
+	}
+	c, err := f.load()
+	if err != nil {
+		return err
+	}
+	redirect := f.redirectURI(&c.Settings)
+	return f.updateSettings(ctx, func(s *config.Settings) error {
+		s.ClientID, s.RedirectURI = clientID, redirect
+		s.InsecureFileStore = s.InsecureFileStore || f.insecure
+		return nil
+	})
 }
 
 // login runs the browser sign-in (shared by `login` and the tray's "Log in…").

@@ -15,16 +15,19 @@ import (
 
 // statusReport is what `status --json` prints. It names tokens and their lifetimes, never their values.
 type statusReport struct {
-	SignedIn          bool         `json:"signed_in"`
-	SignIn            string       `json:"sign_in"` // "oauth", "personal access token" or "none"
-	User              *config.User `json:"user,omitempty"`
-	ClientID          string       `json:"client_id,omitempty"`
-	CloudURL          string       `json:"cloud_url"`
-	SecretStore       string       `json:"secret_store"`
-	InsecureFileStore bool         `json:"insecure_file_store"`
-	SecretStoreError  string       `json:"secret_store_error,omitempty"`
-	AccessTokenExpiry *time.Time   `json:"access_token_expires_at,omitempty"`
-	SelectedHomey     *homeyRef    `json:"selected_homey,omitempty"`
+	SignedIn bool         `json:"signed_in"`
+	SignIn   string       `json:"sign_in"` // "oauth", "personal access token" or "none"
+	User     *config.User `json:"user,omitempty"`
+	ClientID string       `json:"client_id,omitempty"`
+	// Client is where the Athom Web API client in use comes from: "setup" (your own),
+	// "built-in" (built into this binary), "environment" (HOMEYTRAY_CLIENT_ID) or "none".
+	Client            string     `json:"client"`
+	CloudURL          string     `json:"cloud_url"`
+	SecretStore       string     `json:"secret_store"`
+	InsecureFileStore bool       `json:"insecure_file_store"`
+	SecretStoreError  string     `json:"secret_store_error,omitempty"`
+	AccessTokenExpiry *time.Time `json:"access_token_expires_at,omitempty"`
+	SelectedHomey     *homeyRef  `json:"selected_homey,omitempty"`
 	// SelectedAccess is how the selected Homey is reached: "api_key" (no cloud, no expiry) or "athom".
 	SelectedAccess   string         `json:"selected_access,omitempty"`
 	LocalHomeys      []localStatus  `json:"local_homeys"`
@@ -103,13 +106,14 @@ func (f *Factory) status() (*statusReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &statusReport{SignIn: "none", User: c.User, ClientID: f.clientID(&c.Settings), CloudURL: f.cloudURL(),
+	r := &statusReport{SignIn: "none", User: c.User, CloudURL: f.cloudURL(),
 		SecretStore: store.Name(), InsecureFileStore: f.insecure || c.InsecureFileStore, Bearers: []bearerStatus{},
 		LocalHomeys:      []localStatus{},
 		LastRefreshError: c.LastRefreshError}
 	if !c.LastRefreshErrAt.IsZero() {
 		r.LastRefreshErrAt = &c.LastRefreshErrAt
 	}
+	r.ClientID, r.Client = f.clientID(&c.Settings)
 	if h, err := c.Homey(c.SelectedHomey); err == nil {
 		r.SelectedHomey = &homeyRef{h.ID, h.Name}
 		r.SelectedAccess = c.Way(h.ID).Kind
@@ -187,7 +191,7 @@ func (f *Factory) printStatus(r *statusReport) {
 	if r.SecretStoreError != "" {
 		fmt.Fprintf(w, "Keychain error: %s\n", r.SecretStoreError)
 	}
-	fmt.Fprintf(w, "Client ID:      %s\n", dash(r.ClientID))
+	fmt.Fprintf(w, "Client ID:      %s%s\n", dash(r.ClientID), clientNote(r.Client))
 	fmt.Fprintf(w, "Athom cloud:    %s\n", r.CloudURL)
 	switch {
 	case r.AccessTokenExpiry != nil:
@@ -220,4 +224,17 @@ func (f *Factory) printStatus(r *statusReport) {
 
 func when(t time.Time) string {
 	return t.Local().Format("2006-01-02 15:04:05")
+}
+
+// clientNote says where the client in use comes from, after its id.
+func clientNote(from string) string {
+	switch from {
+	case clientFromSetup:
+		return " (your own, from setup)"
+	case clientFromBuiltin:
+		return " (built into this homeytray)"
+	case clientFromEnv:
+		return " (from HOMEYTRAY_CLIENT_ID)"
+	}
+	return ""
 }

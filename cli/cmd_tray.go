@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/homeytray/homeytray/agent"
+	"github.com/homeytray/homeytray/auth"
+	"github.com/homeytray/homeytray/internal/config"
 	"github.com/homeytray/homeytray/internal/desktop"
 	"github.com/homeytray/homeytray/internal/failure"
 	"github.com/homeytray/homeytray/internal/ipc"
@@ -50,12 +53,30 @@ func (f *Factory) runTray(ctx context.Context) error {
 		title = "homeytray (demo)"
 	}
 	err = tray.Run(ctx, tray.Options{Core: f.background(), Socket: sock, Logf: f.logf,
-		Title: title, ClipboardClear: clear, Autostart: f.autostart()})
+		Title: title, ClipboardClear: clear, Autostart: f.autostart(), LoginAtStart: f.firstStart(c)})
 	if errors.Is(err, ipc.ErrAlreadyRunning) {
 		fmt.Fprintln(f.IO.Err, "homeytray: the tray is already running.")
 		return nil
 	}
 	return err
+}
+
+// firstStart reports whether the tray should open the setup page by itself: on Windows, when no
+// Web API client is set up (nor built in) and nobody is signed in — a new user who double-clicked
+// homeytray.exe, with no terminal and no menu habit yet.
+func (f *Factory) firstStart(c *config.Snapshot) bool {
+	if runtime.GOOS != "windows" {
+		return false
+	}
+	if _, from := f.clientID(&c.Settings); from != clientNone {
+		return false
+	}
+	s, err := f.Session()
+	if err != nil {
+		return false
+	}
+	_, err = s.Stored()
+	return errors.Is(err, auth.ErrNotSignedIn)
 }
 
 func newCmdAutostart(f *Factory, runF func(what string) error) *cobra.Command {

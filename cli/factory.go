@@ -186,11 +186,26 @@ func (f *Factory) cloudURL() string {
 	return homey.DefaultCloudURL
 }
 
-func (f *Factory) clientID(s *config.Settings) string {
-	if v := f.Getenv("HOMEYTRAY_CLIENT_ID"); v != "" {
-		return v
+// Where the Athom Web API client in use comes from, as `status` names it.
+const (
+	clientFromEnv     = "environment" // HOMEYTRAY_CLIENT_ID (scripts, tests, the demo)
+	clientFromSetup   = "setup"       // the user's own, recorded by `setup` or the setup page
+	clientFromBuiltin = "built-in"    // built into the binary by whoever shipped it
+	clientNone        = "none"
+)
+
+// clientID is the id of the Athom Web API client in use and where it comes from: the
+// environment, else the user's own (setup wins over a built-in one), else the built-in one.
+func (f *Factory) clientID(s *config.Settings) (id, from string) {
+	switch {
+	case f.Getenv("HOMEYTRAY_CLIENT_ID") != "":
+		return f.Getenv("HOMEYTRAY_CLIENT_ID"), clientFromEnv
+	case s.ClientID != "":
+		return s.ClientID, clientFromSetup
+	case f.Version.Client.ID != "":
+		return f.Version.Client.ID, clientFromBuiltin
 	}
-	return s.ClientID
+	return "", clientNone
 }
 
 func (f *Factory) redirectURI(s *config.Settings) string {
@@ -199,6 +214,9 @@ func (f *Factory) redirectURI(s *config.Settings) string {
 	}
 	if s.RedirectURI != "" {
 		return s.RedirectURI
+	}
+	if _, from := f.clientID(s); from == clientFromBuiltin && f.Version.Client.RedirectURI != "" {
+		return f.Version.Client.RedirectURI
 	}
 	return defaultRedirectURI
 }

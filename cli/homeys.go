@@ -199,7 +199,7 @@ func (f *Factory) findHomey(ctx context.Context, nameOrID string) (homey.Homey, 
 		cctx, cancel := withTimeout(ctx)
 		defer cancel()
 		if err := f.refreshHomeys(cctx); err != nil {
-			notSignedIn := errors.Is(err, auth.ErrNotSignedIn) || errors.Is(err, failure.ErrNotSetUp)
+			notSignedIn := errors.Is(err, auth.ErrNotSignedIn)
 			if len(c.LocalHomeys) > 0 && notSignedIn && want != "" {
 				return c.Homey(want) // only API-key Homeys: the name is not among them
 			}

@@ -13,7 +13,6 @@ import (
 	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/homey"
 	"github.com/homeytray/homeytray/internal/config"
-	"github.com/homeytray/homeytray/internal/failure"
 )
 
 // Keys of the secrets this app keeps in its Store (one keychain service per profile).
@@ -50,9 +49,13 @@ func (f *Factory) newSession() (*auth.Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	id := f.clientID(&c.Settings)
+	id, from := f.clientID(&c.Settings)
 	secret := f.Getenv("HOMEYTRAY_CLIENT_SECRET")
-	if secret == "" && id != "" {
+	switch {
+	case secret != "":
+	case from == clientFromBuiltin:
+		secret = f.Version.Client.Secret
+	case id != "":
 		secret, err = store.Get(keyClientSecret)
 		if err != nil && !errors.Is(err, auth.ErrNotFound) {
 			return nil, fmt.Errorf("read the client secret: %w", err)
@@ -106,7 +109,7 @@ func (t sessionTokens) Reject(accessToken string) {
 // noteRefresh keeps the last refresh error in the cache for `status` (never a secret: auth's
 // errors hold none) and clears it after a success.
 func (f *Factory) noteRefresh(err error) {
-	if errors.Is(err, auth.ErrNotSignedIn) || errors.Is(err, failure.ErrNotSetUp) {
+	if errors.Is(err, auth.ErrNotSignedIn) {
 		return
 	}
 	f.refreshErr.Lock()

@@ -22,6 +22,8 @@ const (
 // statusReport is the part of `status --json` the tests read.
 type statusReport struct {
 	SignedIn         bool   `json:"signed_in"`
+	Client           string `json:"client"`    // where the client in use comes from
+	ClientID         string `json:"client_id"` // its id
 	SignIn           string `json:"sign_in"`
 	SelectedAccess   string `json:"selected_access"`
 	LastRefreshError string `json:"last_refresh_error"`

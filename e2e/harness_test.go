@@ -94,6 +94,7 @@ type testEnv struct {
 	// secrets that must never show up outside `token`'s stdout
 	secrets []string
 	bus     string // a session bus of e's own (ownKeyring); "" = the harness's
+	bin     string // another build of homeytray to run; "" = the one TestMain built
 
 }
 
@@ -134,6 +135,14 @@ func cleanEnviron() []string {
 
 func (e *testEnv) setenv(kv ...string) { e.vars = append(e.vars, kv...) }
 
+// exe is the homeytray binary e runs.
+func (e *testEnv) exe() string {
+	if e.bin != "" {
+		return e.bin
+	}
+	return binary
+}
+
 // setupFromStdin drops the client from the environment and records it with `setup`, the
 // client secret on stdin, as a user does.
 func (e *testEnv) setupFromStdin() {
@@ -159,7 +168,7 @@ func (e *testEnv) run(stdin string, args ...string) result {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd := exec.CommandContext(ctx, e.exe(), args...)
 	cmd.Env = e.vars
 	r := execResult(e.t, cmd, stdin)
 	e.checkResult(args, r)
@@ -270,7 +279,7 @@ func (e *testEnv) startLoginHTTP(global ...string) *pendingLogin {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	p := &pendingLogin{e: e, cancel: cancel, copied: make(chan struct{})}
-	p.cmd = exec.CommandContext(ctx, binary, append(global, "login", "--no-browser")...)
+	p.cmd = exec.CommandContext(ctx, e.exe(), append(global, "login", "--no-browser")...)
 	p.cmd.Env = e.vars
 	p.cmd.Stdout = &p.out
 	stderr, err := p.cmd.StderrPipe()

@@ -36,6 +36,9 @@ type Options struct {
 	Socket string
 	// Logf writes one line to stderr; nil = discard.
 	Logf func(format string, args ...any)
+	// LoginAtStart starts "Log in…" by itself once the menu is up: a first start on Windows,
+	// where a double-clicked homeytray.exe with nothing set up would otherwise sit silent.
+	LoginAtStart bool
 	// Clipboard and Notify reach the desktop; zero = the platform's (tests give their own).
 	Clipboard desktop.Access
 	Notify    func(app, title, body string, icon []byte) error
@@ -157,6 +160,9 @@ func (a *app) onReady() {
 	a.onClick(m.quit, systray.Quit)
 	if a.o.Autostart != nil {
 		go a.loadAutostart()
+	}
+	if a.o.LoginAtStart {
+		go a.login()
 	}
 	if desktop.ClipboardMissing() {
 		a.o.Logf("clipboard: %s", errorText(failure.ErrNoClipboard))

@@ -36,7 +36,6 @@ type Kind string
 const (
 	Other         Kind = "other"          // anything else: the layers' own first line
 	Usage         Kind = "usage"          // a mistake in the command line (exit 2)
-	NotSetUp      Kind = "not_set_up"     // no Athom Web API client
 	NotSignedIn   Kind = "not_signed_in"  // nothing stored
 	SignInGone    Kind = "sign_in_gone"   // Athom refused the stored sign-in (invalid_grant)
 	ClientRefused Kind = "client_refused" // Athom refused the client id or secret
@@ -112,8 +111,6 @@ func (e *usageError) Error() string { return e.msg }
 
 // Sentinels of the faces' own making.
 var (
-	// ErrNotSetUp: no Athom Web API client is set up.
-	ErrNotSetUp = errors.New("no Athom Web API client is set up")
 	// ErrPATNoHomeys: Athom accepted a personal access token for the account but refused it at
 	// the delegation step, so it cannot sign in to Homeys (such tokens may be limited to
 	// Athom's apps API: docs/protocol.md#cloud-pat).
@@ -163,8 +160,6 @@ func of(err error) Failure {
 	switch {
 	case errors.As(err, &ue):
 		return Failure{Kind: Usage, Detail: ue.msg}
-	case errors.Is(err, ErrNotSetUp):
-		return Failure{Kind: NotSetUp}
 	case errors.Is(err, auth.ErrClientRefused):
 		return Failure{Kind: ClientRefused}
 	case errors.Is(err, ErrPATNoHomeys):
@@ -280,7 +275,7 @@ func (f *Failure) ExitCode() int {
 	switch f.Kind {
 	case Usage:
 		return 2
-	case NotSetUp, NotSignedIn, SignInGone, ClientRefused, PATNoHomeys:
+	case NotSignedIn, SignInGone, ClientRefused, PATNoHomeys:
 		return 4
 	}
 	return 1
@@ -293,8 +288,6 @@ func (f *Failure) SignIn() bool { return f.ExitCode() == 4 }
 // ("homeytray", or "homeytray demo" in the demo), for the commands it names.
 func (f *Failure) Message(prog string) string {
 	switch f.Kind {
-	case NotSetUp:
-		return "no Athom Web API client is set up"
 	case ClientRefused:
 		return "Athom refused the client id or secret (invalid_client); your stored settings are kept"
 	case SignInGone:
@@ -343,8 +336,6 @@ func (f *Failure) Fix(prog string) string {
 	switch f.Kind {
 	case Usage:
 		return "Run '" + prog + " help' for usage."
-	case NotSetUp:
-		return "Run: " + prog + " setup --client-id ID (the README shows how to register one)"
 	case ClientRefused:
 		return "Run: " + prog + " setup --client-id ID (with the id and secret of your client in the Athom developer portal)"
 	case PATNoHomeys:

@@ -25,7 +25,6 @@ func TestExplain(t *testing.T) {
 		{Usagef("token: bad"), 2, "token: bad"},
 		{fmt.Errorf("x: %w", auth.ErrSignInGone), 4, "no longer valid"},
 		{fmt.Errorf("x: %w", auth.ErrNotSignedIn), 4, "not signed in"},
-		{ErrNotSetUp, 4, "no Athom Web API client"},
 		{&config.Error{Path: "/p/config.json", Err: errors.New("syntax error at byte 3")}, 1, "/p/config.json"},
 		{fmt.Errorf("get: %w", &homey.APIError{Op: "GET /user/me", StatusCode: 502}), 1, "GET /user/me"},
 		{errors.New("two\nlines"), 1, "two"},

@@ -23,8 +23,6 @@ func (f *Failure) Text() string {
 		return "the sign-in is no longer valid: log in again"
 	case NotSignedIn:
 		return "not signed in"
-	case NotSetUp:
-		return "no Athom Web API client is set up"
 	case KeychainLocked, KeychainMissing, KeychainNotAnswering, KeychainRefusing, KeychainFailed:
 		return Clean(f.Detail)
 	case AccessDenied:
@@ -84,7 +82,7 @@ func (f *Failure) Reason() string {
 // tray shows it in its status line and notifies once; anything else is retried quietly.
 func (f *Failure) NeedsUser() bool {
 	switch f.Kind {
-	case SignInGone, NotSignedIn, NotSetUp, ClientRefused,
+	case SignInGone, NotSignedIn, ClientRefused,
 		KeychainLocked, KeychainMissing, KeychainNotAnswering, KeychainRefusing, KeychainFailed:
 		return true
 	}
@@ -93,7 +91,7 @@ func (f *Failure) NeedsUser() bool {
 
 // WantsLogin reports whether "Log in…" is the fix (rather than the keychain, say).
 func (f *Failure) WantsLogin() bool {
-	return f.Kind == SignInGone || f.Kind == NotSignedIn || f.Kind == NotSetUp
+	return f.Kind == SignInGone || f.Kind == NotSignedIn || f.Kind == ClientRefused
 }
 
 // Attention is the one notification of an incident that needs the user: its title and body.
