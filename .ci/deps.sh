@@ -37,6 +37,8 @@ command -v wine >/dev/null || need+=(wine)
 command -v x86_64-w64-mingw32-ld >/dev/null || need+=(binutils-mingw-w64-x86-64)
 command -v xdotool >/dev/null || need+=(xdotool)
 [ -x /usr/bin/import ] || need+=(imagemagick)
+command -v curl >/dev/null || need+=(curl) # the Windows setup page, driven over HTTP
+command -v python3 >/dev/null || need+=(python3)
 [ -f /usr/share/bash-completion/bash_completion ] || need+=(bash-completion) # the completion test sources it, as a shell does
 command -v jq >/dev/null || need+=(jq) # e2e/apikeys_test.go: homeytray api | jq, the issue's own check
 # The in-process clipboard owners (internal/desktop/x11clip, wlclip) against real clipboard

@@ -6,7 +6,10 @@
 #      logout, token, devices, status;
 #   3. the tray in Wine's virtual desktop on Xvfb: the icon is up, a left click puts the bearer on
 #      the X clipboard, `token` is answered by the tray without reading the Credential Manager,
-#      and `autostart on|status|off` shows in the Run key. A screenshot goes to the log folder.
+#      and `autostart on|status|off` shows in the Run key. A screenshot goes to the log folder;
+#   4. a new user's first start of the tray (no client, not signed in) against the emulator: it
+#      opens the setup page by itself; forged forms are refused and store nothing; the form, the
+#      emulator's sign-in and the callback, driven over HTTP, leave it signed in.
 # A throwaway WINEPREFIX (and HOME) per run; everything started is ended by PID (wineserver -k for
 # the prefix's processes). Exit codes and outputs are checked, never timings. A missing tool
 # fails under CI=true, and skips loudly elsewhere (.ci/deps.sh installs them).
@@ -18,7 +21,7 @@ LOG=${HOMEYTRAY_WINE_LOG:-$root/bin/wine-log}
 started=$SECONDS
 
 missing=()
-for tool in wine wineboot wineserver x86_64-w64-mingw32-as x86_64-w64-mingw32-ld Xvfb xdotool xclip chromium; do
+for tool in wine wineboot wineserver x86_64-w64-mingw32-as x86_64-w64-mingw32-ld Xvfb xdotool xclip chromium curl python3; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 [ -x /usr/lib/wine/wine64 ] || missing+=(wine64)
@@ -191,11 +194,96 @@ hx aoff demo autostart off; want_rc 0
 ! run_key | grep -q 'homeytray-demo' || fail "autostart off: the Run key still has homeytray-demo"
 hx astatus2 demo autostart status; want_rc 0; out_has astatus2 "does not start"
 ok "autostart off: gone from the Run key"
+
+step "a new user's first start: the setup page from the tray"
+# The tray alone (not the demo), in the real namespace of this throwaway prefix, with no Web API
+# client set up and nobody signed in: its first start opens the setup page by itself. The cloud is
+# the emulator, run by the Linux build; the page is driven over HTTP, as a browser would.
+wineserver -k 2>/dev/null || true # the demo tray and its virtual desktop
+wineserver -w
+(cd "$root" && CGO_ENABLED=0 go build -o "$RUN/homeytray-linux" .) >>"$LOG/build.log" 2>&1 ||
+  fail "go build of the Linux binary: see $LOG/build.log"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$RUN/homeytray-linux" demo emulator --addr 127.0.0.1:0 --redirect-uri "http://localhost:$port/callback" \
+  >"$RUN/emulator.json" 2>"$LOG/emulator.log" &
+pids+=($!)
+for _ in $(seq 1 100); do [ -s "$RUN/emulator.json" ] && break; sleep 0.1; done
+json() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$RUN/emulator.json" "$1"; }
+cloud=$(json cloud) || fail "the emulator printed no JSON line"
+client_id=$(json client_id)
+json client_secret >"$RUN/client.secret"
+printf '#!/bin/sh\nprintf "%%s\\n" "$1" >>"%s"\n' "$RUN/opened" >"$RUN/record.sh"
+chmod +x "$RUN/record.sh"
+homey_items() { wine reg query 'HKCU\Software\Wine\Credential Manager' 2>/dev/null | grep -c 'Generic: homeytray:' || true; }
+[ "$(homey_items)" = 0 ] || fail "Credential Manager items of homeytray before the setup"
+ATHOM_CLOUD_API_BASEURL=$cloud HOMEYTRAY_REDIRECT_URI="http://localhost:$port/callback" BROWSER=$RUN/record.sh \
+  wine explorer /desktop=shell,1024x768 "$RUN/homeytray.exe" </dev/null >"$LOG/tray-setup.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 120); do [ -s "$RUN/opened" ] && break; sleep 0.5; done
+[ -s "$RUN/opened" ] || fail "the tray's first start opened no page"
+setup_url=$(head -n1 "$RUN/opened")
+token=$(python3 -c 'import sys, urllib.parse as u; print(u.parse_qs(u.urlsplit(sys.argv[1]).query)["token"][0])' "$setup_url") ||
+  fail "the first start opened a page without the setup token"
+case $setup_url in "http://localhost:$port/"*) ;; *) fail "the first start opened $(echo "$setup_url" | sed 's/token=.*/token=…/'), not the setup page on the loopback listener" ;; esac
+ok "the first start opened the setup page on localhost:$port"
+code=$(curl -s -o "$RUN/setup.html" -w '%{http_code}' "$setup_url")
+[ "$code" = 200 ] && grep -q 'name="client_secret"' "$RUN/setup.html" || fail "GET of the setup page: $code, no form"
+grep -q "http://localhost:$port/callback" "$RUN/setup.html" || fail "the setup page does not show the redirect URL to register"
+ok "the setup page: the form and the redirect URL to register"
+# post ORIGIN TOKEN [HOST]: the form as a browser would send it; prints the status code.
+post() {
+  local host=${3:-localhost:$port}
+  curl -s -o "$RUN/post.html" -w '%{http_code}' -H "Host: $host" ${1:+-H "Origin: $1"} \
+    --data-urlencode "token=$2" --data-urlencode "client_id=$client_id" \
+    --data-urlencode "client_secret@$RUN/client.secret" "http://127.0.0.1:$port${setup_url#http://localhost:$port}" || echo 000
+}
+own="http://localhost:$port"
+for c in "no token|$own|" "a wrong token|$own|${token//?/A}" "another origin|http://evil.example|$token" \
+         "no origin||$token" "another host|http://evil.example|$token|evil.example"; do
+  IFS='|' read -r what origin tok host <<<"$c"
+  code=$(post "$origin" "$tok" "$host")
+  [ "$code" -ge 400 ] || fail "a form with $what was accepted ($code)"
+done
+[ "$(homey_items)" = 0 ] || fail "a refused form left a Credential Manager item"
+ok "forms with no token, a wrong token, another origin, no origin, another host: refused, nothing stored"
+code=$(post "$own" "$token")
+[ "$code" = 303 ] || fail "the setup form: $code, want 303 on to the sign-in"
+# The browser's part: the page that leads on (a refresh to Athom's authorization page), the
+# emulator's consent (a redirect) and the callback on the tray's listener.
+next=$(curl -s "$setup_url" | sed -n 's/.*http-equiv="refresh" content="0; url=\([^"]*\)".*/\1/p' | sed 's/&amp;/\&/g')
+case $next in "$cloud"/*) ;; *) fail "after the setup, the page does not lead on to the emulator's sign-in" ;; esac
+code=$(curl -s -L -o "$RUN/done.html" -w '%{http_code}' "$next")
+[ "$code" = 200 ] && grep -q 'Signed in' "$RUN/done.html" || fail "the sign-in after the setup: $code, no 'Signed in' page"
+ok "setup → the emulator's sign-in → the callback: signed in"
+for _ in $(seq 1 40); do
+  hx status3 status
+  [ "$rc" = 0 ] && grep -q 'Signed in as' "$RUN/status3.out" && break
+  sleep 0.5
+done
+want_rc 0; out_has status3 "Signed in as"
+n=$(homey_items); [ "$n" -ge 2 ] || fail "$n Credential Manager item(s) after the setup and sign-in, want the client secret and the sign-in"
+ok "status: signed in; $n Credential Manager items (the client secret among them)"
+hx token4 token; want_rc 0
+[ "$(grep -c . "$RUN/token4.out")" = 1 ] || fail "token after the setup printed no single line"
+ok "token after the setup: one line"
+hx devices2 devices; want_rc 0; out_has devices2 '^NAME'; ok "devices after the setup"
+if grep -qF "$client_id" "$WINEPREFIX"/drive_c/users/*/AppData/Roaming/homeytray/config.json 2>/dev/null; then
+  ok "the settings hold the client id"
+else
+  fail "the settings do not hold the client id"
+fi
+if grep -rqF -f "$RUN/client.secret" "$WINEPREFIX/drive_c/users" 2>/dev/null; then
+  fail "the client secret is in a file under C:\users"
+fi
+ok "the client secret is in no file under C:\users"
+
 cp "$RUN/browser.log" "$LOG/" 2>/dev/null || true
-# The bearers printed above must appear nowhere in the log folder (go test output included).
-for f in token2 token3; do tr -d '\r\n' <"$RUN/$f.out" >"$RUN/$f.secret"; done
-if grep -rqF -f "$RUN/token2.secret" -f "$RUN/token3.secret" "$LOG"; then fail "a bearer appears in $LOG"; fi
-ok "no bearer in the log folder"
+# The bearers printed above and the client secret must appear nowhere in the log folder (go test
+# output included).
+for f in token2 token3 token4; do tr -d '\r\n' <"$RUN/$f.out" >"$RUN/$f.secret"; done
+if grep -rqF -f "$RUN/token2.secret" -f "$RUN/token3.secret" -f "$RUN/token4.secret" "$LOG"; then fail "a bearer appears in $LOG"; fi
+if grep -rqF -f "$RUN/client.secret" "$LOG"; then fail "the client secret appears in $LOG"; fi
+ok "no bearer and no client secret in the log folder"
 
 step "done"
 echo "wine: all $checks checks passed in $((SECONDS-started)) s (log: $LOG)" | tee -a "$LOG/wine.log" >&2
