@@ -122,7 +122,9 @@ var (
 	ErrSigningIn = errors.New("sign in")
 	// ErrNoHomeys: the account has no Homey.
 	ErrNoHomeys = errors.New("this Athom account has no Homey")
-	// ErrNoClipboard: the desktop has no clipboard homeytray can reach.
+	// ErrNoClipboard: there is no display whose clipboard homeytray could own (neither
+	// WAYLAND_DISPLAY nor DISPLAY is set, or a compositor without data control and neither
+	// wl-copy nor XWayland).
 	ErrNoClipboard = errors.New("no clipboard")
 )
 
@@ -305,7 +307,7 @@ func (f *Failure) Message(prog string) string {
 	case Interrupted:
 		return "interrupted"
 	case NoClipboard:
-		return "no clipboard tool found: install xclip, xsel or wl-clipboard, then restart the tray"
+		return "no display to own a clipboard on: start the tray inside your desktop session (GNOME on Wayland without XWayland also needs wl-clipboard)"
 	case KeyMissing:
 		return fmt.Sprintf("the API key of %s (%s) is not in %s: run %s local add --address %s again",
 			f.Homey, f.Detail, f.Keychain, prog, f.Address)
