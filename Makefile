@@ -57,7 +57,7 @@ test-wine: deps
 cross: build-linux build-windows
 	GOOS=windows $(GO) vet ./...
 	GOOS=windows $(GO) vet -tags wine ./internal/winetest/
-	CGO_ENABLED=0 GOOS=darwin $(GO) vet ./auth/... ./homey/... ./assets/... ./internal/fsutil/ ./internal/config/ ./internal/failure/ ./internal/sanitize/ ./internal/ipc/ ./internal/desktop/macclip/
+	CGO_ENABLED=0 GOOS=darwin $(GO) vet ./auth/... ./homey/... ./assets/... ./internal/fsutil/ ./internal/config/ ./internal/failure/ ./internal/sanitize/ ./internal/ipc/ ./internal/desktop/ ./internal/desktop/macclip/
 
 deps:
 	bash .ci/deps.sh

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need on Debian, as root, only when something is missing:
 # a D-Bus daemon, gnome-keyring (the real Secret Service), Chromium (the real browser of the
-# sign-in test), and for the tray: Xvfb, dunst (notifications), xclip (the clipboard), a headless
-# StatusNotifierWatcher and desktop-file-validate (the autostart entry); CopyQ, sway, weston
-# and wl-clipboard for the clipboard owners' tests.
+# sign-in test), and for the tray: Xvfb, dunst (notifications), xclip (the tests read the
+# clipboard the tray owns), a headless StatusNotifierWatcher and desktop-file-validate (the
+# autostart entry); CopyQ, sway, weston and wl-clipboard for the clipboard tests.
 # `deps.sh screenshot` also installs what `make screenshot` needs: xfce4-panel (a real tray
 # host), xdotool (the mouse) and ImageMagick (the picture).
 # KeePassXC, python3-pykeepass and kwalletd5 (the other Secret Service providers).
@@ -41,11 +41,12 @@ command -v curl >/dev/null || need+=(curl) # the Windows setup page, driven over
 command -v python3 >/dev/null || need+=(python3)
 [ -f /usr/share/bash-completion/bash_completion ] || need+=(bash-completion) # the completion test sources it, as a shell does
 command -v jq >/dev/null || need+=(jq) # e2e/apikeys_test.go: homeytray api | jq, the issue's own check
-# The in-process clipboard owners (internal/desktop/x11clip, wlclip) against real clipboard
-# programs: CopyQ (a clipboard manager that honours the secret mark), headless sway (a
-# wlroots compositor with data-control, run as nobody by the test), wl-clipboard
-# (wl-copy/wl-paste; wl-copy execs cat), weston (a compositor without data-control, as GNOME
-# has none). setpriv (util-linux) drops to nobody.
+# The in-process clipboard owners (internal/desktop and its x11clip, wlclip) and the tray's copy
+# (e2e/tray_clipboard_test.go) against real clipboard programs: CopyQ (a clipboard manager that
+# honours the secret mark), headless sway (a wlroots compositor with data-control, run as nobody
+# by the test), wl-clipboard (wl-copy/wl-paste; wl-copy execs cat; also the tray's way onto a
+# compositor without data-control), weston (a compositor without data-control, as GNOME has
+# none). setpriv (util-linux) drops to nobody.
 command -v copyq >/dev/null || need+=(copyq)
 command -v sway >/dev/null || need+=(sway)
 command -v wl-paste >/dev/null || need+=(wl-clipboard)

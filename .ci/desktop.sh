@@ -3,8 +3,9 @@
 #   a private D-Bus session bus (no service activation, so nothing starts behind our back),
 #   gnome-keyring-daemon as the Secret Service, unlocked with a throwaway password,
 #   headless Chromium as $BROWSER (and as xdg-open, for pkg/browser),
-#   Xvfb (an X display for the clipboard: xclip), dunst (the notification server) and a
-#   StatusNotifierWatcher for the tray: the headless status-notifier-watcher, or, with
+#   Xvfb (an X display, whose clipboard the tray owns; the tests read it with xclip), dunst
+#   (the notification server) and a StatusNotifierWatcher for the tray: the headless
+#   status-notifier-watcher, or, with
 #   HOMEYTRAY_DESKTOP_PANEL=1, a real xfce4-panel that shows the tray icon (make screenshot).
 # HOME and the XDG folders point into a temp folder, so the tests never touch the real
 # user's keychain or config. Every process is killed by PID on exit.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The release files of `make dist` as a user gets them (`make test-packages`, part of `make test`):
 #   SHA256SUMS verifies; every archive holds exactly the binary, README.md and LICENSE, and the
-#   linux/amd64 binary prints its version; the .deb passes lintian with no error; it installs
+#   linux/amd64 binary prints its version; the .deb passes lintian with no error and both
+#   packages recommend a Secret Service provider and wl-clipboard; the .deb installs
 #   with dpkg -i on this machine, where /usr/bin/homeytray --version runs, desktop-file-validate
 #   passes on the installed entry, man -w finds the pages, bash completion loads from
 #   /usr/share/bash-completion/completions/homeytray and systemd-analyze verify passes on the
@@ -84,6 +85,10 @@ for d in homeytray_*.deb; do
   tags=$(grep -c '^[EWIPX]:' <<<"$out" || true)
   [ "$rc" = 0 ] && ok "lintian $d: no error ($tags other tags)" || bad "lintian $d (exit $rc)"
   [ -z "$out" ] || printf '  %s\n' "$out"
+  # What the desktop path uses, as weak dependencies: a Secret Service provider and wl-clipboard.
+  rec=$(dpkg-deb -f "$d" Recommends)
+  [[ $rec == *"gnome-keyring | "*"keepassxc"* && $rec == *wl-clipboard* ]] &&
+    ok "$d recommends: $rec" || bad "$d recommends: $rec"
 done
 
 # 4. The .rpm files list the same.
@@ -92,6 +97,9 @@ for r in homeytray-*.rpm; do
   has_all "$r" "$tmp/rpm.list" "${common[@]}" "${rpm_only[@]}"
   got=$(sed -n 's|^/usr/share/man/man1/||p' "$tmp/rpm.list" | sort)
   [ "$got" = "$man_pages" ] && ok "$r: the .deb's $(wc -l <<<"$man_pages") man pages" || bad "$r: other man pages than the .deb"
+  rec=$(rpm -qp --recommends "$r" 2>/dev/null | tr '\n' ' ')
+  [[ $rec == *"(gnome-keyring or "*"keepassxc)"* && $rec == *wl-clipboard* ]] &&
+    ok "$r recommends: $rec" || bad "$r recommends: $rec"
 done
 
 # 5. Install the amd64 .deb here, use it, remove it.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Windows build, run for real under Wine (make test-wine; docs/desktop-tests.md#wine):
-#   1. the Windows unit tests of ./tray/ ./auth/ ./homey/ ./assets/ ./internal/fsutil/ (GOOS=windows go test -exec wine);
+#   1. the Windows unit tests of ./tray/ ./auth/ ./homey/ ./assets/ ./internal/fsutil/ ./internal/desktop/
+#      (GOOS=windows go test -exec wine; the Win32 clipboard among them);
 #   2. the real homeytray.exe, built as `make build-windows` builds it (-H=windowsgui): --version,
 #      a usage error, sign-in through $BROWSER (headless Chromium), the Credential Manager items,
 #      logout, token, devices, status;
@@ -95,7 +96,7 @@ step "Windows unit tests under Wine"
 # -tags wine and -checklinkname=0: internal/winetest's work-around for os.RemoveAll on Wine 8.
 set +e
 (cd "$root" && GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -tags wine -ldflags=-checklinkname=0 \
-  -exec wine -count=1 -v -timeout 5m ./tray/ ./auth/ ./homey/ ./assets/ ./internal/fsutil/) >"$LOG/go-test.log" 2>&1
+  -exec wine -count=1 -v -timeout 5m ./tray/ ./auth/ ./homey/ ./assets/ ./internal/fsutil/ ./internal/desktop/) >"$LOG/go-test.log" 2>&1
 rc=$?
 set -e
 grep -E '^(ok|FAIL|---)|^panic' "$LOG/go-test.log" | grep -v -- '--- PASS' >&2 || true

@@ -27,11 +27,13 @@ import (
 
 // The tray's real-component tests: the real binary runs `homeytray tray` on the private session
 // bus of .ci/desktop.sh, with the real gnome-keyring, a StatusNotifierWatcher, dunst as the
-// notification server and xclip on Xvfb as the clipboard. The test plays the panel: it reads the
-// menu with com.canonical.dbusmenu.GetLayout and clicks with Event (dbusmenu_test.go).
+// notification server and Xvfb, whose clipboard the tray owns itself (the test reads it with
+// xclip). The test plays the panel: it reads the menu with com.canonical.dbusmenu.GetLayout and
+// clicks with Event (dbusmenu_test.go).
 
-// requireTrayDesktop is requireDesktop plus what the tray needs: an X display with xclip, a
-// notification server and a tray host. It fails under CI=true and skips loudly elsewhere.
+// requireTrayDesktop is requireDesktop plus what the tray needs: an X display, a notification
+// server and a tray host, and xclip for the test to read the clipboard with. It fails under
+// CI=true and skips loudly elsewhere.
 func requireTrayDesktop(tb testing.TB) {
 	tb.Helper()
 	requireDesktop(tb, false)
@@ -90,12 +92,13 @@ func (e *testEnv) startTrayCmd(t testing.TB, args []string, extra ...string) *tr
 	t.Helper()
 	p := &trayProc{t: t, e: e, out: &lockedBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(binary, args...)
-	p.cmd.Env = append(slices.Clip(e.vars), extra...)
+	p.cmd.Env = append(append(slices.Clip(e.vars), "PATH="+trayPATH(t)), extra...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.bus = envValue(p.cmd.Env, "DBUS_SESSION_BUS_ADDRESS")
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start the tray: %v", err)
 	}
+	checkNoClipboardTools(t, p.cmd.Process.Pid)
 	go func() { p.err = p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
 		p.stop()
@@ -109,6 +112,41 @@ func (e *testEnv) startTrayCmd(t testing.TB, args []string, extra ...string) *tr
 }
 
 func (p *trayProc) pid() int { return p.cmd.Process.Pid }
+
+// trayPATH is the tray's PATH: a folder of its own with nothing in it, because the tray runs
+// no program of the desktop's. Its clipboard is its own (none of xclip, xsel and wl-copy), and
+// the sign-in page opens through $BROWSER, an absolute path here (.ci/browser, which sets a
+// PATH of its own).
+func trayPATH(t testing.TB) string {
+	t.Helper()
+	return t.TempDir()
+}
+
+// clipboardTools are the programs that a tray used to need for the clipboard.
+var clipboardTools = []string{"xclip", "xsel", "wl-copy"}
+
+// checkNoClipboardTools fails the test if the PATH of the process pid holds one of
+// clipboardTools.
+func checkNoClipboardTools(t testing.TB, pid int) {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	if err != nil {
+		t.Fatalf("the tray's environment: %v", err)
+	}
+	path := ""
+	for _, kv := range strings.Split(string(b), "\x00") {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		for _, tool := range clipboardTools {
+			if _, err := os.Stat(filepath.Join(dir, tool)); err == nil {
+				t.Fatalf("the tray's PATH %q holds %s: the tray must copy without it", path, tool)
+			}
+		}
+	}
+}
 
 // alive is nil while the process runs.
 func (p *trayProc) alive() error {
@@ -259,7 +297,7 @@ func copyBearer(t testing.TB, do func()) (bearer string, latency time.Duration) 
 	writeClipboard(t, sentinel)
 	start := time.Now()
 	do()
-	// Polled every 10 ms: closer would starve the tray's own xclip of the two cores.
+	// Polled every 10 ms: closer would starve the tray of the two cores.
 	for deadline := start.Add(5 * time.Second); ; {
 		got := readClipboard(t)
 		if got != "" && got != sentinel {
@@ -799,27 +837,28 @@ func TestTrayServesScripts(t *testing.T) {
 	})
 }
 
-// TestTrayWithoutXclip: no clipboard tool on PATH. Copying says so clearly; the menu and the
+// TestTrayWithoutDisplay: no display to own a clipboard on (neither DISPLAY nor WAYLAND_DISPLAY,
+// as for a tray started from a text console). Copying says so clearly; the menu and the
 // scripts' socket keep working.
-func TestTrayWithoutXclip(t *testing.T) {
+func TestTrayWithoutDisplay(t *testing.T) {
 	requireTrayDesktop(t)
 	e := newTestEnv(t, false)
 	e.loginHTTP()
 	notes := watchNotifications(t, os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
-	empty := t.TempDir()
-	p := e.startTray(t, "PATH="+empty)
+	p := e.startTray(t, "DISPLAY=", "WAYLAND_DISPLAY=")
 	c := p.client
 	c.waitStatus(10*time.Second, "Signed in as Ada Lovelace")
-	p.waitOutput(30*time.Second, "xclip") // said at start
+	const says = "no display to own a clipboard on"
+	p.waitOutput(30*time.Second, says) // said at start
 	writeClipboard(t, sentinel)
-	said := strings.Count(p.out.String(), "xclip")
+	said := strings.Count(p.out.String(), says)
 	c.click("Copy bearer token")
-	if !waitFor(30*time.Second, func() bool { return strings.Count(p.out.String(), "xclip") > said }) {
+	if !waitFor(30*time.Second, func() bool { return strings.Count(p.out.String(), says) > said }) {
 		t.Errorf("the click on Copy bearer token said nothing on stderr:\n%s", p.out.String())
 	}
-	notes.wait(t, 30*time.Second, p.pid(), 1, func(n notification) bool { return hasText(n, "xclip") })
+	notes.wait(t, 30*time.Second, p.pid(), 1, func(n notification) bool { return hasText(n, says) })
 	if got := readClipboard(t); got != sentinel {
-		t.Errorf("the clipboard changed although there is no clipboard tool")
+		t.Errorf("the clipboard changed although the tray has no display")
 	}
 	for _, n := range notes.from(p.pid()) {
 		e.checkNotification(t, n, "")
@@ -902,9 +941,10 @@ func TestTrayFootprint(t *testing.T) {
 	bearer, _ := copyBearer(t, func() { c.click("Copy bearer token") }) // warms the cache
 	checkBearer(t, e.homeyByName("Home"), bearer)
 
-	// Two measures of a warm click: until the tray's "copied" notification (sent once xclip owns
-	// the selection; seen by the bus monitor, nothing else running), and until `xclip -o` reads
-	// the bearer (polled every 10 ms; each poll is an X round trip that competes with the tray).
+	// Two measures of a warm click: until the tray's "copied" notification (sent once the tray
+	// owns the selection; seen by the bus monitor, nothing else running), and until `xclip -o`
+	// reads the bearer (polled every 10 ms; each poll is an X round trip that competes with the
+	// tray).
 	var toNote, toRead []time.Duration
 	for range 5 {
 		writeClipboard(t, sentinel)

@@ -183,7 +183,7 @@ func (a *app) checkTrayHost() {
 // onExit runs on main's goroutine when systray quits.
 func (a *app) onExit() {
 	a.cancel()
-	a.clip.ClearWithin(2 * time.Second)
+	a.clip.CloseWithin(2 * time.Second)
 }
 
 // onClick runs fn for every click on it. systray drops a click that arrives while nobody

@@ -64,10 +64,10 @@ func (f *fakeClipboard) access() desktop.Access {
 			f.text, f.secret = s, secret
 			return nil
 		},
-		Read: func() (string, error) {
+		Holds: func(s string) bool {
 			f.mu.Lock()
 			defer f.mu.Unlock()
-			return f.text, nil
+			return f.text == s
 		},
 		Clear: func() error {
 			f.mu.Lock()
@@ -155,7 +155,7 @@ func TestCopyBearerFails(t *testing.T) {
 		wantBody string
 	}{
 		{"sign-in gone", fmt.Errorf("bearer: %w", auth.ErrSignInGone), nil, "The sign-in is no longer valid: log in again."},
-		{"no clipboard tool", nil, failure.ErrNoClipboard, "No clipboard tool found: install xclip, xsel or wl-clipboard, then restart the tray."},
+		{"no clipboard", nil, failure.ErrNoClipboard, "No display to own a clipboard on: start the tray inside your desktop session (GNOME on Wayland without XWayland also needs wl-clipboard)."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,55 +1,31 @@
 package desktop
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/atotto/clipboard"
-
-	"github.com/homeytray/homeytray/internal/failure"
 )
 
-// The clipboard, through github.com/atotto/clipboard: xclip, xsel or wl-clipboard on Linux
-// (picked when the process starts, so the tool must be on PATH by then), pbcopy/pbpaste on
-// macOS, the Win32 API on Windows. Where the platform has a convention for it, a copied secret
-// is marked so that clipboard managers and histories skip it (writeSecret, per OS).
+// The clipboard, with no helper program to install. On Linux and the BSDs this process owns
+// the selection itself (clipboard_unix.go: X11, or Wayland's data control); on macOS it writes
+// the general pasteboard (package macclip); on Windows the Win32 clipboard. Where the platform
+// has a convention for it, a copied secret is marked so that clipboard managers and histories
+// skip it: x-kde-passwordManagerHint on X11 and Wayland, org.nspasteboard.ConcealedType on
+// macOS, the clipboard-history formats on Windows.
 
 // Access is the desktop's clipboard: the platform's by default; tests give one of their own.
 type Access struct {
+	// Write puts text on the clipboard; a secret is marked where the platform can.
 	Write func(text string, secret bool) error
-	Read  func() (string, error)
+	// Holds reports whether the clipboard still has exactly text from our last Write: nobody
+	// has copied anything since.
+	Holds func(text string) bool
+	// Clear takes our content off the clipboard.
 	Clear func() error
+	// Close lets the clipboard go for good (the tray quits); nil = nothing to let go.
+	Close func() error
 }
-
-// System is the platform's clipboard.
-func System() Access {
-	return Access{Write: writeClipboard, Read: readClipboard, Clear: clearClipboard}
-}
-
-func writeClipboard(text string, secret bool) error {
-	if clipboard.Unsupported {
-		return failure.ErrNoClipboard
-	}
-	if secret {
-		return writeSecret(text)
-	}
-	if err := clipboard.WriteAll(text); err != nil {
-		return fmt.Errorf("write the clipboard: %w", err)
-	}
-	return nil
-}
-
-func readClipboard() (string, error) {
-	if clipboard.Unsupported {
-		return "", failure.ErrNoClipboard
-	}
-	return clipboard.ReadAll()
-}
-
-// ClipboardMissing reports whether there is no clipboard tool at all (Linux without xclip,
-// xsel or wl-clipboard).
-func ClipboardMissing() bool { return clipboard.Unsupported }
 
 // Clipboard is what the tray puts on the clipboard. It remembers the secret it copied, so that
 // it is cleared after a while and when the tray quits — but only while the clipboard still holds
@@ -119,8 +95,8 @@ func (c *Clipboard) clearLocked() {
 	if s == "" {
 		return
 	}
-	if cur, err := c.sys.Read(); err == nil && cur == s {
-		_ = c.sys.Clear() // best effort: nothing better to do if the tool fails now
+	if c.sys.Holds != nil && c.sys.Holds(s) {
+		_ = c.sys.Clear() // best effort: nothing better to do if the desktop fails now
 	}
 }
 
@@ -131,13 +107,17 @@ func (c *Clipboard) stop() {
 	}
 }
 
-// ClearWithin clears like Clear but gives up waiting after d (a clipboard tool that hangs must
-// not keep the tray from quitting).
-func (c *Clipboard) ClearWithin(d time.Duration) {
+// CloseWithin clears our secret like Clear and lets the clipboard go (the tray quits), giving
+// up waiting after d: a display server that does not answer must not keep the tray from
+// quitting.
+func (c *Clipboard) CloseWithin(d time.Duration) {
 	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		c.Clear()
-		close(done)
+		if c.sys.Close != nil {
+			_ = c.sys.Close() // best effort, as in Clear
+		}
 	}()
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -145,4 +125,112 @@ func (c *Clipboard) ClearWithin(d time.Duration) {
 	case <-done:
 	case <-t.C:
 	}
+}
+
+// owner is a clipboard this process holds itself: x11clip.Owner, wlclip.Owner, macclip.Owner,
+// or a wl-copy of ours.
+type owner interface {
+	// Copy takes the clipboard with text, marked if secret.
+	Copy(text string, secret bool) error
+	// Holds reports whether the clipboard still has our copy of exactly text.
+	Holds(text string) bool
+	// Clear gives the clipboard up if it still has our copy.
+	Clear() error
+	// Close gives it up and lets go of the display.
+	Close() error
+}
+
+// errClosed is what a copy gets once the tray has let the clipboard go.
+var errClosed = errors.New("the clipboard was closed")
+
+// ownerSession is an Access over an owner that is opened at the first copy and kept: the way
+// to the clipboard is picked once, when it is first needed, so that a tray that never copies
+// never connects to anything.
+type ownerSession struct {
+	// pick opens the owner at the first copy and returns how to open one of its kind again.
+	pick func() (owner, func() (owner, error), error)
+	// gone reports whether a Copy failed because the display server went away (it was
+	// restarted, say): the owner is then opened again, once.
+	gone func(error) bool
+
+	mu     sync.Mutex
+	cur    owner                 // nil until the first copy, or after the server went away
+	reopen func() (owner, error) // set by the first successful pick
+	closed bool
+}
+
+func (s *ownerSession) access() Access {
+	return Access{Write: s.write, Holds: s.holds, Clear: s.clear, Close: s.close}
+}
+
+func (s *ownerSession) write(text string, secret bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed
+	}
+	if err := s.openLocked(); err != nil {
+		return err
+	}
+	err := s.cur.Copy(text, secret)
+	if err != nil && s.gone(err) {
+		_ = s.cur.Close() // its connection is gone already
+		s.cur = nil
+		if err := s.openLocked(); err != nil {
+			return err
+		}
+		err = s.cur.Copy(text, secret)
+	}
+	if err != nil {
+		return fmt.Errorf("copy to the clipboard: %w", err)
+	}
+	return nil
+}
+
+// openLocked opens the owner if there is none. s.mu must be held.
+func (s *ownerSession) openLocked() error {
+	if s.cur != nil {
+		return nil
+	}
+	if s.reopen != nil {
+		o, err := s.reopen()
+		if err != nil {
+			return fmt.Errorf("open the clipboard again: %w", err)
+		}
+		s.cur = o
+		return nil
+	}
+	o, reopen, err := s.pick()
+	if err != nil {
+		return err // it says which way failed
+	}
+	s.cur, s.reopen = o, reopen
+	return nil
+}
+
+func (s *ownerSession) holds(text string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur != nil && s.cur.Holds(text)
+}
+
+func (s *ownerSession) clear() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur == nil {
+		return nil
+	}
+	return s.cur.Clear()
+}
+
+func (s *ownerSession) close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.cur == nil {
+		return nil
+	}
+	o := s.cur
+	s.cur = nil
+	return o.Close()
 }

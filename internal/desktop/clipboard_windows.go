@@ -9,10 +9,12 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// Windows: the copy is written by hand (the same Win32 calls as atotto's WriteAll) so that,
-// within the same OpenClipboard, it can carry the formats that keep a secret out of clipboard
-// monitors, the clipboard history (Win+V) and the cloud clipboard:
+// Windows: the clipboard through the Win32 API, so that a secret copy can carry, within the
+// same OpenClipboard, the formats that keep it out of clipboard monitors, the clipboard history
+// (Win+V) and the cloud clipboard:
 // https://learn.microsoft.com/windows/win32/dataxchg/clipboard-formats#cloud-clipboard-and-clipboard-history-formats
+// The clipboard outlives the programs that write it, so whether it still holds our copy is
+// read back.
 
 const (
 	cbUnicodeText = 13     // CF_UNICODETEXT
@@ -27,17 +29,35 @@ var (
 	cbCloseClipboard = cbUser32.NewProc("CloseClipboard")
 	cbEmptyClipboard = cbUser32.NewProc("EmptyClipboard")
 	cbSetData        = cbUser32.NewProc("SetClipboardData")
+	cbGetData        = cbUser32.NewProc("GetClipboardData")
 	cbRegisterFormat = cbUser32.NewProc("RegisterClipboardFormatW")
 	cbGlobalAlloc    = cbKernel32.NewProc("GlobalAlloc")
 	cbGlobalFree     = cbKernel32.NewProc("GlobalFree")
 	cbGlobalLock     = cbKernel32.NewProc("GlobalLock")
 	cbGlobalUnlock   = cbKernel32.NewProc("GlobalUnlock")
+	cbGlobalSize     = cbKernel32.NewProc("GlobalSize")
 	cbMoveMemory     = cbKernel32.NewProc("RtlMoveMemory")
 )
 
-// writeSecret puts s on the clipboard as text, marked: ExcludeClipboardContentFromMonitorProcessing
-// (any data) and CanIncludeInClipboardHistory / CanUploadToCloudClipboard (DWORD 0).
-func writeSecret(s string) error {
+// System is the Windows clipboard.
+func System() Access {
+	return Access{
+		Write: writeClipboard,
+		Holds: func(text string) bool {
+			cur, err := readClipboard()
+			return err == nil && cur == text
+		},
+		Clear: clearClipboard,
+	}
+}
+
+// ClipboardMissing reports whether there is no clipboard: Windows always has one.
+func ClipboardMissing() bool { return false }
+
+// writeClipboard puts s on the clipboard as text (CF_UNICODETEXT). A secret is marked:
+// ExcludeClipboardContentFromMonitorProcessing (any data) and CanIncludeInClipboardHistory /
+// CanUploadToCloudClipboard (DWORD 0).
+func writeClipboard(s string, secret bool) error {
 	text, err := windows.UTF16FromString(s)
 	if err != nil {
 		return fmt.Errorf("write the clipboard: %w", err)
@@ -45,6 +65,9 @@ func writeSecret(s string) error {
 	return withEmptyClipboard(func() error {
 		if err := cbSet(cbUnicodeText, unsafe.Pointer(&text[0]), uintptr(len(text))*2); err != nil {
 			return fmt.Errorf("write the clipboard: %w", err)
+		}
+		if !secret {
+			return nil
 		}
 		var zero uint32
 		for _, name := range []string{"ExcludeClipboardContentFromMonitorProcessing",
@@ -57,6 +80,33 @@ func writeSecret(s string) error {
 		}
 		return nil
 	})
+}
+
+// readClipboard returns the clipboard's text (CF_UNICODETEXT), up to its first NUL.
+func readClipboard() (string, error) {
+	// OpenClipboard and CloseClipboard must run on the same thread.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := cbOpen(); err != nil {
+		return "", fmt.Errorf("open the clipboard: %w", err)
+	}
+	defer cbCloseClipboard.Call()
+	h, _, err := cbGetData.Call(cbUnicodeText)
+	if h == 0 {
+		return "", fmt.Errorf("read the clipboard: %w", err) // no text on it
+	}
+	size, _, _ := cbGlobalSize.Call(h)
+	p, _, err := cbGlobalLock.Call(h)
+	if p == 0 {
+		return "", fmt.Errorf("read the clipboard: %w", err)
+	}
+	defer cbGlobalUnlock.Call(h)
+	// Copied out while locked; the clipboard keeps owning h.
+	buf := make([]uint16, size/2)
+	if len(buf) > 0 {
+		cbMoveMemory.Call(uintptr(unsafe.Pointer(&buf[0])), p, uintptr(len(buf))*2)
+	}
+	return windows.UTF16ToString(buf), nil
 }
 
 // clearClipboard empties the clipboard.

@@ -49,7 +49,7 @@ func packAll(o options, stage string, share []file) ([]string, error) {
 			name string
 			p    nfpm.Packager
 		}{{"deb", deb.Default}, {"rpm", rpm.DefaultRPM}} {
-			info := packageInfo(o, t, share, stage)
+			info := packageInfo(o, t, share, stage, format.name)
 			if err := nfpm.PrepareForPackager(info, format.name); err != nil {
 				return nil, fmt.Errorf("%s for %s: %w", format.name, t.name(), err)
 			}
@@ -78,8 +78,35 @@ func archiveVersion(v string) string {
 	return v
 }
 
-// packageInfo describes the .deb or .rpm of a Linux target.
-func packageInfo(o options, t target, share []file, stage string) *nfpm.Info {
+// weakDeps is what the package of format (deb, rpm) recommends and suggests: what the desktop
+// path uses but the binary does not need (the command line and `serve` run without them). A
+// package manager installs recommended packages by default and lets them be left out or
+// removed.
+//
+//   - A Secret Service provider (the sign-in lives in the keychain), any one of them: Debian's
+//     python3-secretstorage recommends the same three; RPM says it with a boolean dependency
+//     (the KWallet daemon is kf6-kwallet/kf5-kwallet on Fedora, kwalletd6/kwalletd5 on
+//     openSUSE). Debian also names the session bus they answer on, its virtual package.
+//   - wl-clipboard: GNOME's compositor offers no data control, so on GNOME on Wayland the tray
+//     copies through wl-copy (else through XWayland, which Wayland programs see only in part).
+//   - Suggested: GNOME's AppIndicator extension, the tray host GNOME lacks.
+func weakDeps(format string) (recommends, suggests []string) {
+	suggests = []string{"gnome-shell-extension-appindicator"}
+	if format == "rpm" {
+		return []string{
+			"(gnome-keyring or kf6-kwallet or kwalletd6 or kf5-kwallet or kwalletd5 or keepassxc)",
+			"wl-clipboard",
+		}, suggests
+	}
+	return []string{
+		"gnome-keyring | libkf5wallet-bin (>= 5.97) | keepassxc",
+		"default-dbus-session-bus | dbus-session-bus",
+		"wl-clipboard",
+	}, suggests
+}
+
+// packageInfo describes the .deb or .rpm (format) of a Linux target.
+func packageInfo(o options, t target, share []file, stage, format string) *nfpm.Info {
 	contents := files.Contents{{
 		Source: t.binary(stage), Destination: "/usr/bin/homeytray",
 		FileInfo: &files.ContentFileInfo{Mode: 0o755, MTime: o.mtime},
@@ -109,5 +136,6 @@ func packageInfo(o options, t target, share []file, stage string) *nfpm.Info {
 			Umask:    0o022,
 		},
 	}
+	info.Recommends, info.Suggests = weakDeps(format)
 	return nfpm.WithDefaults(info)
 }

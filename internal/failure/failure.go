@@ -120,7 +120,9 @@ var (
 	ErrSigningIn = errors.New("sign in")
 	// ErrNoHomeys: the account has no Homey.
 	ErrNoHomeys = errors.New("this Athom account has no Homey")
-	// ErrNoClipboard: the desktop has no clipboard homeytray can reach.
+	// ErrNoClipboard: there is no display whose clipboard homeytray could own (neither
+	// WAYLAND_DISPLAY nor DISPLAY is set, or a compositor without data control and neither
+	// wl-copy nor XWayland).
 	ErrNoClipboard = errors.New("no clipboard")
 	// ErrNoDesktop: the tray cannot run here: no desktop session.
 	ErrNoDesktop = errors.New("no desktop session")
@@ -303,7 +305,7 @@ func (f *Failure) Message(prog string) string {
 	case Interrupted:
 		return "interrupted"
 	case NoClipboard:
-		return "no clipboard tool found: install xclip, xsel or wl-clipboard, then restart the tray"
+		return "no display to own a clipboard on: start the tray inside your desktop session (GNOME on Wayland without XWayland also needs wl-clipboard)"
 	case NoDesktop:
 		return "no desktop session here (no D-Bus session bus): the tray needs one"
 	case KeyMissing:

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -16,68 +15,6 @@ import (
 
 	"github.com/homeytray/homeytray/internal/desktop/desktoptest"
 )
-
-// startSway starts a headless sway (wlroots, with data control) of the test's own and returns
-// the absolute path of its socket. sway refuses to run as root, so as root it runs as nobody,
-// in folders of nobody's; root's clients reach the socket by its absolute path.
-func startSway(t *testing.T) (socket string, d *desktoptest.Daemon) {
-	t.Helper()
-	desktoptest.Require(t, "sway")
-	// Not t.TempDir: its parent is root's and closed to others.
-	dir, err := os.MkdirTemp("", "wlclip-sway-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	run, home := filepath.Join(dir, "run"), filepath.Join(dir, "home")
-	for _, d := range []string{run, home} {
-		if err := os.Mkdir(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// The config's exec runs once sway is up, with WAYLAND_DISPLAY set to its socket's name.
-	config := filepath.Join(dir, "config")
-	conf := "xwayland disable\nexec sh -c 'echo \"$WAYLAND_DISPLAY\" > " + filepath.Join(run, "display") + "'\n"
-	if err := os.WriteFile(config, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"PATH=/usr/bin:/bin", "HOME=" + home, "XDG_RUNTIME_DIR=" + run,
-		"WLR_BACKENDS=headless", "WLR_LIBINPUT_NO_DEVICES=1", "WLR_RENDERER=pixman"}
-	var cmd *exec.Cmd
-	if os.Getuid() == 0 {
-		desktoptest.Require(t, "setpriv")
-		nobody, err := user.Lookup("nobody")
-		if err != nil {
-			t.Fatalf("sway cannot run as root, and there is no user nobody: %v", err)
-		}
-		uid, _ := strconv.Atoi(nobody.Uid)
-		gid, _ := strconv.Atoi(nobody.Gid)
-		for _, d := range []string{run, home} {
-			if err := os.Chown(d, uid, gid); err != nil {
-				t.Fatal(err)
-			}
-		}
-		cmd = exec.Command("setpriv", append([]string{"--reuid=" + nobody.Uid, "--regid=" + nobody.Gid,
-			"--clear-groups", "env", "-i"}, append(env, "sway", "-c", config)...)...)
-	} else {
-		cmd = exec.Command("sway", "-c", config)
-		cmd.Env = env
-	}
-	d = desktoptest.Start(t, "sway", cmd)
-	var name string
-	desktoptest.WaitFor(t, "sway to start", func() bool {
-		if d.Exited() {
-			t.Fatalf("sway ended:\n%s", d.Output())
-		}
-		b, err := os.ReadFile(filepath.Join(run, "display"))
-		name = strings.TrimSpace(string(b))
-		return err == nil && name != ""
-	})
-	return filepath.Join(run, name), d
-}
 
 func open(t *testing.T, socket string) *Owner {
 	t.Helper()
@@ -124,7 +61,7 @@ func types(t *testing.T, socket string) []string {
 
 func TestPlainAndSecretWithWlPaste(t *testing.T) {
 	desktoptest.Require(t, "wl-paste")
-	socket, _ := startSway(t)
+	socket, _ := desktoptest.Sway(t)
 	o := open(t, socket)
 	// sway 1.7 (wlroots 0.15) predates ext-data-control.
 	if o.protocol != ifaceWlrManager {
@@ -173,7 +110,7 @@ func TestPlainAndSecretWithWlPaste(t *testing.T) {
 
 func TestClearServesNothing(t *testing.T) {
 	desktoptest.Require(t, "wl-paste")
-	socket, _ := startSway(t)
+	socket, _ := desktoptest.Sway(t)
 	o := open(t, socket)
 	if err := o.Copy("gone soon", true); err != nil {
 		t.Fatal(err)
@@ -199,7 +136,7 @@ func TestClearServesNothing(t *testing.T) {
 
 func TestAnotherProgramTakesTheClipboard(t *testing.T) {
 	desktoptest.Require(t, "wl-paste", "wl-copy")
-	socket, _ := startSway(t)
+	socket, _ := desktoptest.Sway(t)
 	o := open(t, socket)
 	if err := o.Copy("ours", true); err != nil {
 		t.Fatal(err)
@@ -230,7 +167,7 @@ func TestAnotherProgramTakesTheClipboard(t *testing.T) {
 
 func TestCompositorGoneThenOpenAgain(t *testing.T) {
 	desktoptest.Require(t, "wl-paste")
-	socket, sway := startSway(t)
+	socket, sway := desktoptest.Sway(t)
 	o, err := Open(socket)
 	if err != nil {
 		t.Fatal(err)
@@ -253,7 +190,7 @@ func TestCompositorGoneThenOpenAgain(t *testing.T) {
 		t.Errorf("Close with the compositor gone: %v", err)
 	}
 
-	socket2, _ := startSway(t)
+	socket2, _ := desktoptest.Sway(t)
 	o2 := open(t, socket2)
 	if err := o2.Copy("again", false); err != nil {
 		t.Fatal(err)
@@ -263,7 +200,7 @@ func TestCompositorGoneThenOpenAgain(t *testing.T) {
 
 func TestCloseGivesTheClipboardUp(t *testing.T) {
 	desktoptest.Require(t, "wl-paste")
-	socket, _ := startSway(t)
+	socket, _ := desktoptest.Sway(t)
 	o, err := Open(socket)
 	if err != nil {
 		t.Fatal(err)
@@ -308,7 +245,7 @@ const big = "0123456789abcdef" // ×65536: 1 MiB, more than two pipes hold
 // A reader that stops reading holds up neither the connection nor other pastes.
 func TestStuckReader(t *testing.T) {
 	desktoptest.Require(t, "wl-paste")
-	socket, _ := startSway(t)
+	socket, _ := desktoptest.Sway(t)
 	o := open(t, socket)
 	o.mu.Lock()
 	o.pasteTime = 2 * desktoptest.Patience // longer than this test waits for anything
@@ -339,7 +276,7 @@ func TestStuckReader(t *testing.T) {
 // A reader that never reads is given up on after the paste timeout.
 func TestStuckReaderIsGivenUp(t *testing.T) {
 	desktoptest.Require(t, "wl-paste")
-	socket, _ := startSway(t)
+	socket, _ := desktoptest.Sway(t)
 	o := open(t, socket)
 	o.mu.Lock()
 	o.pasteTime = 50 * time.Millisecond
@@ -357,7 +294,7 @@ func TestStuckReaderIsGivenUp(t *testing.T) {
 
 // Many copies and roundtrips reuse object ids (delete_id) rather than growing them.
 func TestIDsAreReused(t *testing.T) {
-	socket, _ := startSway(t)
+	socket, _ := desktoptest.Sway(t)
 	o := open(t, socket)
 	for i := range 200 {
 		if err := o.Copy("copy "+strconv.Itoa(i), i%2 == 0); err != nil {
@@ -379,23 +316,11 @@ func TestIDsAreReused(t *testing.T) {
 
 // weston (its headless backend) offers no data control, as GNOME's Mutter does not.
 func TestNoDataControl(t *testing.T) {
-	desktoptest.Require(t, "weston")
-	run := t.TempDir()
-	cmd := exec.Command("weston", "--backend=headless-backend.so", "--socket=wlclip-test", "--idle-time=0")
-	cmd.Env = desktoptest.Env("HOME="+t.TempDir(), "XDG_RUNTIME_DIR="+run)
-	weston := desktoptest.Start(t, "weston", cmd)
-	var err error
-	desktoptest.WaitFor(t, "weston to answer", func() bool {
-		if weston.Exited() {
-			t.Fatalf("weston ended:\n%s", weston.Output())
-		}
-		var o *Owner
-		o, err = Open(filepath.Join(run, "wlclip-test"))
-		if o != nil {
-			o.Close()
-		}
-		return err == nil || errors.Is(err, ErrNoDataControl)
-	})
+	socket, _ := desktoptest.Weston(t)
+	o, err := Open(socket)
+	if o != nil {
+		o.Close()
+	}
 	if !errors.Is(err, ErrNoDataControl) {
 		t.Fatalf("Open on weston: %v, want ErrNoDataControl", err)
 	}
