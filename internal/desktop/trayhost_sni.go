@@ -120,7 +120,7 @@ type follower struct {
 	ctx   context.Context
 	watch *dbus.Conn // private: the signals and the checks
 	item  *dbus.Conn // exports the item: the registrations
-	self  string     // item's unique name
+	self  string     // the unique name of item, the connection that exports the item
 	wg    sync.WaitGroup
 
 	known    bool             // owner has been set

@@ -159,8 +159,8 @@ func (w *refusingWatcher) state() (calls, items []string) {
 	return slices.Clone(w.calls), slices.Clone(w.items)
 }
 
-// TestTrayHostRegistersUntilItSticks: a watcher that is there at start, and one that appears
-// later, each refusing the first calls.
+// TestTrayHostRegistersUntilItSticks: a watcher that is there at start, and one that takes its
+// name over, each refusing the first calls.
 func TestTrayHostRegistersUntilItSticks(t *testing.T) {
 	bus := sessionBus(t)
 	item := connect(t, bus)
@@ -173,12 +173,13 @@ func TestTrayHostRegistersUntilItSticks(t *testing.T) {
 		Refused: func(err error) { t.Errorf("Refused: %v", err) }})
 	waitSticks(t, first, self)
 
-	firstConn.Close() // the watcher leaves; another comes
+	// Another watcher queues for the name and takes it over when the first one leaves.
 	second := &refusingWatcher{refuse: 2}
 	ownWatcherName(t, connect(t, bus), second)
+	firstConn.Close()
 	waitSticks(t, second, self)
 	if n := missing.get(); n != 0 {
-		t.Errorf("Missing was called %d times; a watcher was there all along but for a moment", n)
+		t.Errorf("Missing was called %d times; a watcher was there all along", n)
 	}
 }
 
@@ -187,7 +188,7 @@ func ownWatcherName(t *testing.T, c *dbus.Conn, w *refusingWatcher) {
 	if err := c.Export(w, watcherPath, watcherInterface); err != nil {
 		t.Fatal(err)
 	}
-	// Queue behind a watcher that is still leaving.
+	// Without flags: queue behind a watcher that owns the name.
 	if _, err := c.RequestName(watcherName, 0); err != nil {
 		t.Fatalf("RequestName: %v", err)
 	}
