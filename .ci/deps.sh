@@ -4,8 +4,9 @@
 # sign-in test), and for the tray: Xvfb, dunst (notifications), xclip (the tests read the
 # clipboard the tray owns), a headless StatusNotifierWatcher and desktop-file-validate (the
 # autostart entry); CopyQ, sway, weston and wl-clipboard for the clipboard tests.
-# `deps.sh screenshot` also installs what `make screenshot` needs: xfce4-panel (a real tray
-# host), xdotool (the mouse) and ImageMagick (the picture).
+# xfce4-panel: a real panel as the tray host (e2e/trayhost_test.go; also `make screenshot`).
+# `deps.sh screenshot` also installs what `make screenshot` needs: xdotool (the mouse) and
+# ImageMagick (the picture).
 # KeePassXC, python3-pykeepass and kwalletd5 (the other Secret Service providers).
 # Wine (make test-wine): wine, wine64, mingw binutils, xdotool and ImageMagick.
 # `deps.sh packages` installs what `make test-packages` needs: lintian, rpm (rpm -qpl), man-db
@@ -24,6 +25,8 @@ command -v Xvfb >/dev/null || need+=(xvfb)
 command -v dunst >/dev/null || need+=(dunst)
 command -v xclip >/dev/null || need+=(xclip)
 command -v status-notifier-watcher >/dev/null || need+=(haskell-status-notifier-item-utils)
+# A tray host that comes late or restarts (e2e/trayhost_test.go): xfce4-panel with its xfconfd.
+command -v xfce4-panel >/dev/null || need+=(xfce4-panel)
 command -v desktop-file-validate >/dev/null || need+=(desktop-file-utils)
 # The other Secret Service providers (e2e/keychain_providers_test.go, .ci/keychain-provider.sh):
 # KeePassXC with Debian's python3-pykeepass to expose a group of its database, and KWallet.
@@ -53,7 +56,6 @@ command -v wl-paste >/dev/null || need+=(wl-clipboard)
 command -v weston >/dev/null || need+=(weston)
 command -v setpriv >/dev/null || need+=(util-linux)
 if [ "${1:-}" = screenshot ]; then
-  command -v xfce4-panel >/dev/null || need+=(xfce4-panel)
   command -v xdotool >/dev/null || need+=(xdotool) # also for Wine, above
   # /usr/bin: some machines have a stand-in `convert` elsewhere on PATH.
   [ -x /usr/bin/convert ] || need+=(imagemagick)

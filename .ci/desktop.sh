@@ -72,8 +72,9 @@ if [ -n "$x" ]; then
   # a free display number and writes it to fd 3 once the server accepts clients.
   Xvfb -displayfd 3 -screen 0 1024x600x24 -nolisten tcp 3>"$RUN/xvfb.display" >"$RUN/xvfb.log" 2>&1 &
   pids+=($!)
-  # The tray host must be on the bus before the tray (a watcher that appears later makes
-  # systray re-register, which races). The headless watcher needs no X.
+  # The tray host comes before the trays of the tests: a tray registers with a watcher that
+  # comes later too (e2e/trayhost_test.go tests that on buses of its own), but the tests here
+  # expect the icon registered from the start. The headless watcher needs no X.
   if [ -z "${HOMEYTRAY_DESKTOP_PANEL:-}" ]; then
     status-notifier-watcher >"$RUN/watcher.log" 2>&1 &
     pids+=($!)

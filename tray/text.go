@@ -31,9 +31,27 @@ const (
 	labelNoZone      = "Other devices"
 )
 
-// noTrayHostText is said on stderr when no panel hosts tray icons.
+// No tray host (Linux, the BSDs): no StatusNotifierWatcher on the session bus, so the icon
+// shows nowhere. Said on stderr and, because a tray started from the menu or at login has no
+// terminal, in a notification: once after the start, and once more each time a panel came and
+// went.
 const noTrayHostText = "no system tray host (StatusNotifierWatcher) is running: the icon appears once a panel " +
-	"with a system tray starts; the menu, the notifications and the script socket work meanwhile"
+	"with a system tray starts (on GNOME: the \"AppIndicator and KStatusNotifierItem Support\" extension); " +
+	"the menu, the notifications and the script socket work meanwhile"
+
+func noTrayHostNote() note {
+	return note{"No tray icons on this desktop",
+		"This desktop shows no tray icons, so homeytray's icon is hidden. On GNOME, install and turn on " +
+			"the \"AppIndicator and KStatusNotifierItem Support\" extension; elsewhere, add a system tray " +
+			"to your panel. The icon then appears by itself. Scripts get their tokens meanwhile " +
+			"(homeytray token)."}
+}
+
+// The other lines about the tray host, on stderr before the reason.
+const (
+	trayHostRefusedText = "the panel's tray host did not take the icon"
+	trayHostLostText    = "cannot keep the icon on the panel"
+)
 
 // phase is what the status line and the icon show.
 type phase int

@@ -81,6 +81,9 @@ func Run(ctx context.Context, o Options) error {
 			o.Logf("%v", err)
 		}
 	})
+	if desktop.UsesDBus(a.goos) {
+		wg.Go(func() { a.followTrayHost(ctx) })
+	}
 	go func() {
 		<-ctx.Done()
 		systray.Quit()
@@ -167,16 +170,22 @@ func (a *app) onReady() {
 	if desktop.ClipboardMissing() {
 		a.o.Logf("clipboard: %s", errorText(failure.ErrNoClipboard))
 	}
-	if desktop.UsesDBus(a.goos) {
-		go a.checkTrayHost()
-	}
 }
 
-// checkTrayHost says once on stderr when no panel hosts tray icons (fyne.io/systray's own log
-// line is terse). The menu is exported all the same, and systray registers when a host appears.
-func (a *app) checkTrayHost() {
-	if missing, err := desktop.TrayHostMissing(); err == nil && missing {
-		a.o.Logf("%s", noTrayHostText)
+// followTrayHost keeps the icon registered with the panel's tray host, whenever one comes
+// (internal/desktop does it: fyne.io/systray gives up after one try), and tells the user where
+// they look when the desktop has none: a notification (a tray started from the menu has no
+// terminal) and a line on stderr. The menu is exported all the same, and scripts are served.
+func (a *app) followTrayHost(ctx context.Context) {
+	h := &desktop.TrayHost{
+		Missing: func() {
+			a.o.Logf("%s", noTrayHostText)
+			a.show(noTrayHostNote())
+		},
+		Refused: func(err error) { a.o.Logf("%s: %s", trayHostRefusedText, failure.Clean(err.Error())) },
+	}
+	if err := h.Run(ctx); err != nil && ctx.Err() == nil {
+		a.o.Logf("%s: %s", trayHostLostText, failure.Clean(err.Error()))
 	}
 }
 

@@ -125,21 +125,6 @@ func privateSessionBus() (*dbus.Conn, error) {
 	return c, nil
 }
 
-// TrayHostMissing reports whether no StatusNotifierWatcher (the panel's tray host) owns its name
-// on the session bus. It asks on a private connection of its own, like the notifications.
-func TrayHostMissing() (bool, error) {
-	c, err := privateSessionBus()
-	if err != nil {
-		return false, err
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	var has bool
-	err = c.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.NameHasOwner", 0, "org.kde.StatusNotifierWatcher").Store(&has)
-	return err == nil && !has, err
-}
-
 // busImage is the "image-data" hint, (iiibiiay): non-premultiplied RGBA rows.
 type busImage struct {
 	Width, Height, Rowstride int32
