@@ -4,15 +4,19 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/homeytray/homeytray/homey"
 	"github.com/homeytray/homeytray/homey/emulator"
 )
 
@@ -32,7 +36,7 @@ type watchProc struct {
 	t     testing.TB
 	e     *testEnv
 	cmd   *exec.Cmd
-	lines chan string   // stdout, line by line; closed at its end
+	lines chan timedLine // stdout, line by line; closed at its end
 	errb  *lockedBuffer // stderr
 	done  chan struct{}
 	err   error // Wait's, once done is closed
@@ -42,7 +46,7 @@ type watchProc struct {
 // startWatch runs `homeytray watch args…`; the test's clean-up ends it if the test did not.
 func (e *testEnv) startWatch(t testing.TB, args ...string) *watchProc {
 	t.Helper()
-	w := &watchProc{t: t, e: e, lines: make(chan string, 1024), errb: &lockedBuffer{}, done: make(chan struct{})}
+	w := &watchProc{t: t, e: e, lines: make(chan timedLine, 1024), errb: &lockedBuffer{}, done: make(chan struct{})}
 	w.cmd = exec.Command(binary, append([]string{"watch"}, args...)...)
 	w.cmd.Env = e.vars
 	w.cmd.Stderr = w.errb
@@ -54,11 +58,7 @@ func (e *testEnv) startWatch(t testing.TB, args ...string) *watchProc {
 		t.Fatalf("start watch: %v", err)
 	}
 	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			w.lines <- sc.Text()
-		}
-		close(w.lines)
+		readLines(out, w.lines)
 		w.err = w.cmd.Wait()
 		close(w.done)
 	}()
@@ -85,8 +85,29 @@ func (w *watchProc) running() bool {
 	}
 }
 
+// timedLine is a line of a process's output and when the test read it from the pipe.
+type timedLine struct {
+	text string
+	at   time.Time
+}
+
+// readLines sends r's lines to ch, each with the time it came, and closes ch at r's end.
+func readLines(r io.Reader, ch chan<- timedLine) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		ch <- timedLine{sc.Text(), time.Now()}
+	}
+	close(ch)
+}
+
 // next is the next line watch prints; the test fails when none comes within 30 s.
 func (w *watchProc) next(what string) string {
+	w.t.Helper()
+	return w.nextAt(what).text
+}
+
+// nextAt is next with the time the line came.
+func (w *watchProc) nextAt(what string) timedLine {
 	w.t.Helper()
 	select {
 	case l, ok := <-w.lines:
@@ -94,12 +115,12 @@ func (w *watchProc) next(what string) string {
 			<-w.done
 			w.t.Fatalf("waiting for %s: watch ended (%v); stderr:\n%s", what, w.err, w.errb.String())
 		}
-		w.seen = append(w.seen, l)
+		w.seen = append(w.seen, l.text)
 		return l
 	case <-time.After(30 * time.Second):
 		w.t.Fatalf("waiting for %s: no line within 30 s", what)
 	}
-	return ""
+	return timedLine{}
 }
 
 // exit waits for watch to end by itself and returns its exit code.
@@ -111,7 +132,7 @@ func (w *watchProc) exit() int {
 		w.t.Fatalf("watch did not end within 60 s")
 	}
 	for l := range w.lines {
-		w.seen = append(w.seen, l)
+		w.seen = append(w.seen, l.text)
 	}
 	if ee, ok := w.err.(*exec.ExitError); ok {
 		return ee.ExitCode()
@@ -299,6 +320,42 @@ func TestWatchText(t *testing.T) {
 		t.Errorf("time %q: %v", f[0], err)
 	}
 	w.interrupt()
+
+	// The README's script example, notify-send aside: watch --json piped into jq.
+	const frontDoor = "bf6a7b8c-9d0e-4f1a-9b2c-4d5e6f7a8b9c"
+	pipe := exec.Command("sh", "-c", `"$0" watch --json "Front door" --capability locked |
+  jq --unbuffered -r 'select(.value == false) | "\(.device) unlocked at \(.time)"'`, binary)
+	pipe.Env = e.vars
+	pipe.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // Ctrl-C reaches the whole pipeline
+	out, err := pipe.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb lockedBuffer
+	pipe.Stderr = &errb
+	if err := pipe.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan timedLine, 16)
+	go readLines(out, lines)
+	defer func() {
+		_ = syscall.Kill(-pipe.Process.Pid, syscall.SIGINT)
+		_ = pipe.Wait()
+		e.checkNoSecret([]string{"watch | jq"}, "stderr", errb.String())
+	}()
+	if !waitFor(30*time.Second, func() bool { return e.srv.RealtimeSubscribers(home.ID, "homey:device:"+frontDoor) == 1 }) {
+		t.Fatalf("the pipeline's watch did not subscribe: %s", errb.String())
+	}
+	e.must("", "api", "-X", "PUT", "devices/device/"+frontDoor+"/capability/locked", "-F", "value=true") // not printed: jq keeps false
+	e.must("", "api", "-X", "PUT", "devices/device/"+frontDoor+"/capability/locked", "-F", "value=false")
+	select {
+	case l := <-lines:
+		if !strings.HasPrefix(l.text, "Front door unlocked at 20") {
+			t.Errorf("the pipeline printed %q", l.text)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the pipeline printed nothing within 30 s: %s", errb.String())
+	}
 }
 
 // TestWatchRefused: a DEVICE or --capability that names nothing is a usage error (exit 2), as
@@ -328,4 +385,87 @@ func TestWatchRefused(t *testing.T) {
 		t.Errorf("stderr ends with %q; want the sign-in line and 'Run: homeytray login'", lines)
 	}
 	e.srv.RestoreRefreshTokens()
+}
+
+// lampState is the state the Devices submenu shows beside the lamp, "" while it is not there.
+func lampState(m *menuItem) string {
+	d := m.find("Devices")
+	if d == nil {
+		return ""
+	}
+	return groupDevices(d)["Desk lamp"].state
+}
+
+// TestTrayDevicesLive: while the tray runs, the Devices submenu shows a changed value within a
+// second of the change (the median of 10 changes made by another client; each one must show),
+// and after a switch of Homey and back it still follows the lamp.
+func TestTrayDevicesLive(t *testing.T) {
+	e, p := signedInTray(t, nil)
+	c := p.client
+	home := e.srv.Homeys()[0]
+	c.waitMenu(30*time.Second, "the lamp in the Devices submenu", func(m *menuItem) bool { return lampState(m) != "" })
+	if !waitFor(30*time.Second, func() bool { return e.srv.RealtimeSubscribers(home.ID, "homey:device:"+deskLamp) == 1 }) {
+		t.Fatalf("the tray did not subscribe to the lamp:\n%s", p.out.String())
+	}
+	bearer := strings.TrimSpace(e.must("", "token"))
+	e.secrets = append(e.secrets, bearer)
+	hc := &homey.Client{BaseURL: home.LocalURL, HomeyID: home.ID}
+	put := func(v bool) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		resp, err := hc.Send(ctx, bearer, homey.RawRequest{Method: "PUT",
+			Path: "/api/manager/devices/device/" + deskLamp + "/capability/onoff", Body: fmt.Appendf(nil, `{"value":%v}`, v)})
+		if err == nil {
+			err = resp.Err()
+		}
+		if err != nil {
+			t.Fatalf("PUT onoff=%v: %v", v, err)
+		}
+	}
+	var took []time.Duration
+	for i := range 10 {
+		v := i%2 == 0
+		want := map[bool]string{true: "on", false: "off"}[v]
+		if lampState(c.menu()) == want { // set the other value first, untimed
+			put(!v)
+			c.waitMenu(30*time.Second, "the lamp "+map[bool]string{true: "on", false: "off"}[!v], func(m *menuItem) bool { return lampState(m) != want })
+		}
+		start := time.Now()
+		put(v)
+		c.waitMenu(30*time.Second, "the lamp "+want, func(m *menuItem) bool { return lampState(m) == want })
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	t.Logf("a change to the Devices submenu: median %v, max %v", took[len(took)/2].Round(time.Millisecond), took[len(took)-1].Round(time.Millisecond))
+	if took[len(took)/2] > time.Second {
+		t.Errorf("the Devices submenu showed a change after %v (median of %d); the bound is a second", took[len(took)/2], len(took))
+	}
+
+	// A switch of Homey and back: the connection follows, and the lamp is live again.
+	cabin := e.homeyByName("Cabin")
+	m := c.menu()
+	c.clickID(m.find("Homeys").findHomey("Cabin").ID)
+	if !waitFor(30*time.Second, func() bool {
+		return e.srv.RealtimeClients(cabin.ID) == 1 && e.srv.RealtimeClients(home.ID) == 0
+	}) {
+		t.Fatalf("after the switch to Cabin: %d connections to Cabin, %d to Home", e.srv.RealtimeClients(cabin.ID), e.srv.RealtimeClients(home.ID))
+	}
+	m = c.waitMenu(30*time.Second, "Home in the Homeys submenu", func(m *menuItem) bool {
+		h := m.find("Homeys")
+		return h != nil && h.findHomey("Home") != nil
+	})
+	c.clickID(m.find("Homeys").findHomey("Home").ID)
+	if !waitFor(30*time.Second, func() bool { return e.srv.RealtimeSubscribers(home.ID, "homey:device:"+deskLamp) == 1 }) {
+		t.Fatal("the tray did not subscribe to the lamp again after switching back")
+	}
+	now := lampState(c.waitMenu(30*time.Second, "the lamp back in the Devices submenu", func(m *menuItem) bool { return lampState(m) != "" }))
+	next := map[string]bool{"on": false, "off": true}[now]
+	put(next)
+	c.waitMenu(30*time.Second, "the lamp's change after switching back", func(m *menuItem) bool {
+		return lampState(m) == map[bool]string{true: "on", false: "off"}[next]
+	})
+	if n := e.srv.RealtimeClients(""); n != 1 {
+		t.Errorf("%d realtime connections; the tray keeps one", n)
+	}
 }
