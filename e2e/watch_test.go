@@ -37,7 +37,7 @@ type watchProc struct {
 	e     *testEnv
 	cmd   *exec.Cmd
 	lines chan timedLine // stdout, line by line; closed at its end
-	errb  *lockedBuffer // stderr
+	errb  *lockedBuffer  // stderr
 	done  chan struct{}
 	err   error // Wait's, once done is closed
 	seen  []string
