@@ -41,12 +41,12 @@ Each line holds, separated by tabs: the time of the change (local time, by the H
 the device's name, its zone, the capability and the new value, written as devices writes it
 (numbers as they are, text quoted, units after the value):
 
-  2026-03-01 14:02:11	Desk lamp	Living room	dim	0.4
+    2026-03-01 14:02:11	Desk lamp	Living room	dim	0.4
 
 --json prints one JSON object per change instead, on one line (wrapped here):
 
-  {"time":"2026-03-01T13:02:11.123Z","homey_id":"…","device_id":"…","device":"Desk lamp",
-   "zone_id":"…","zone":"Living room","capability":"dim","value":0.4,"units":""}
+    {"time":"2026-03-01T13:02:11.123Z","homey_id":"…","device_id":"…","device":"Desk lamp",
+     "zone_id":"…","zone":"Living room","capability":"dim","value":0.4,"units":""}
 
 time is the Homey's time of the change (UTC; null when the Homey sent none), value the Homey's
 own JSON value, and the names are as the Homey has them (the plain lines clean them up to one

@@ -38,7 +38,8 @@ type Live struct {
 
 	devices map[string]Device
 	zones   map[string]Zone
-	shared  bool // devices was handed to the reader: copy it before a change
+	shared  bool            // devices was handed to the reader: copy it before a change
+	asked   map[string]bool // zones looked for once, after a device named one not known
 }
 
 // ListFunc reads a Homey's devices and zones, e.g. [ListDevices] with zones.
@@ -204,7 +205,10 @@ func (l *Live) Run(ctx context.Context, report func(LiveUpdate)) error {
 				}
 			case KindHomey:
 				l.apply(ev, &u)
-				if ev.Missed > 0 && up { // the reader was slow and events were dropped
+				// Read the devices (and zones) again when the reader was slow and events
+				// were dropped, or when a device moved to a zone not known yet (once per zone:
+				// a key that may not read zones never learns it).
+				if up && (ev.Missed > 0 || l.newZone(ev.Device)) {
 					if err := catchUp(&u); err != nil {
 						return stop(err)
 					}
@@ -224,6 +228,21 @@ func (l *Live) Run(ctx context.Context, report func(LiveUpdate)) error {
 			report(u)
 		}
 	}
+}
+
+// newZone reports whether d (of a device event) is in a zone not known and not looked for yet.
+func (l *Live) newZone(d *Device) bool {
+	if d == nil || d.Zone == "" || l.asked[d.Zone] {
+		return false
+	}
+	if _, ok := l.zones[d.Zone]; ok {
+		return false
+	}
+	if l.asked == nil {
+		l.asked = map[string]bool{}
+	}
+	l.asked[d.Zone] = true
+	return true
 }
 
 // follow subscribes to the events of device id, if it is one to follow.

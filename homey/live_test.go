@@ -265,6 +265,9 @@ func TestLiveRules(t *testing.T) {
 	step("changed twice while away, back to the same value", catchUp, "false@5 caught up")
 	step("no time: another value", apply(event("true", 0)), "true@0")
 	step("no time: the same value", apply(event("true", 0)))
+	if l.newZone(&Device{ID: "d", Zone: "z9"}) != true || l.newZone(&Device{ID: "d", Zone: "z9"}) != false {
+		t.Error("a zone not known is looked for once")
+	}
 	listed = map[string]Device{}
 	step("the device deleted while away", catchUp)
 	if _, ok := l.devices["d"]; ok {
