@@ -60,7 +60,8 @@ type LiveChange struct {
 // LiveUpdate is one report of [Live.Run].
 type LiveUpdate struct {
 	// Devices and Zones are all that Live knows now. Live never changes a map it reported:
-	// the reader may keep them.
+	// the reader may keep them. A device's Raw is as the Homey last sent the whole device (its
+	// values may have changed since); CapabilitiesObj holds the values now.
 	Devices map[string]Device
 	Zones   map[string]Zone
 	// Changes are the capability changes since the last report, in order.
@@ -283,7 +284,7 @@ func (l *Live) catchUp(ctx context.Context, u *LiveUpdate) error {
 			l.stream.Unsubscribe(DeviceURI(id))
 		}
 	}
-	l.devices, l.shared = devices, false
+	l.devices, l.shared = devices, true // the list's map may be its caller's too: copy before a change
 	if zones != nil {
 		l.zones = zones
 	}
