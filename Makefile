@@ -74,11 +74,12 @@ demo: build
 
 # Benchmarks of the token path (whole processes, HTTP calls counted), inside the same private
 # desktop session as the tests; realtime: a capability PUT to its event, ours and the official
-# client's (median and p90 of 100 changes).
+# client's (median and p90 of 100 changes), in-process and as `homeytray api` -> `homeytray watch`.
 bench: deps
 	bash .ci/desktop.sh $(GO) test -run '^$$' -bench 'Process|VsKeychainRead|ViaTray' -benchtime $(BENCHTIME) -count 1 ./e2e
 	$(GO) test -run '^$$' -bench 'Devices' -benchtime 200x -count 1 ./homey
 	$(GO) test -run '^$$' -bench 'RealtimeLatency' -benchtime 100x -count 1 ./homey
+	bash .ci/desktop.sh $(GO) test -run '^$$' -bench '^BenchmarkWatchLatency$$' -benchtime 100x -count 1 ./e2e
 	$(MAKE) bench-compare
 
 # homeytray against Athom's official JS client (homey-api@3.20.0 under node, installed once from

@@ -57,7 +57,7 @@ type Core interface {
 // Account is the signed-in Athom user.
 type Account struct{ Name, Email string }
 
-// Sink receives what the agent learns, from the agent's own goroutine.
+// Sink receives what the agent learns, from the agent's own goroutines, one call at a time.
 type Sink interface {
 	SignedIn(acc Account)
 	SignedOut()

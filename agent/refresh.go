@@ -71,6 +71,8 @@ type refresher struct {
 	signedIn  bool
 	attn      bool // the sink was told attention and not healthy since
 	inc       incidents
+
+	live *liveDevices // the selected Homey's realtime connection; nil = none (Agent.LiveDevices)
 }
 
 func newRefresher(core Core, s Sink) *refresher {
@@ -100,6 +102,7 @@ func (r *refresher) request(s step, user bool) {
 
 // run is the refresh loop; it returns when ctx is done. The first pass is everything.
 func (r *refresher) run(ctx context.Context) {
+	defer r.live.stop()
 	r.request(stepsAll, true)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -233,6 +236,7 @@ func (r *refresher) steps(ctx context.Context) error {
 			return r.stepErr(err)
 		}
 		if sel != r.selected {
+			r.live.stop() // its reports would be of the Homey no longer selected
 			r.selected, r.confirmed, r.bearerAt = sel, time.Time{}, time.Time{}
 			r.pending |= stepBearer | stepDevices
 		}
@@ -249,6 +253,7 @@ func (r *refresher) steps(ctx context.Context) error {
 		r.pending &^= stepToken
 	}
 	if r.selected == "" {
+		r.live.stop()
 		if r.pending&stepDevices != 0 {
 			r.sink.Devices(nil, nil, nil)
 		}
@@ -266,12 +271,16 @@ func (r *refresher) steps(ctx context.Context) error {
 		r.pending &^= stepBearer
 	}
 	if r.pending&stepDevices != 0 {
+		// A new list, a new connection (after a wake-up, a change of the settings): the old
+		// one ends first, so that none of its reports comes after the list.
+		r.live.stop()
 		devices, zones, err := r.core.Devices(ctx, r.selected)
 		if err != nil {
 			r.sink.Devices(nil, nil, err)
 			return r.stepErr(err)
 		}
 		r.sink.Devices(devices, zones, nil)
+		r.live.start(ctx, r.selected, devices, zones)
 		r.pending &^= stepDevices
 	}
 	return nil
@@ -285,6 +294,7 @@ func (r *refresher) stepErr(err error) error {
 	if !errors.Is(err, auth.ErrNotSignedIn) || (!r.user && r.signedIn) {
 		return err
 	}
+	r.live.stop()
 	r.signedIn, r.selected, r.pending = false, "", 0
 	r.tokenAt, r.bearerAt, r.expiry, r.confirmed = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	r.inc.end()

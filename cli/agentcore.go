@@ -126,6 +126,18 @@ func (t *agentCore) Devices(ctx context.Context, homeyID string) (map[string]hom
 	return t.f.devices(ctx, homeyID, true)
 }
 
+// Realtime is the credential source of a realtime connection to a Homey (agent.Realtime), the
+// way Access picks: the tray's Devices submenu stays current over it.
+func (t *agentCore) Realtime(ctx context.Context, homeyID string) (homey.BearerSource, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	acc, err := t.f.Access(ctx, homeyID)
+	if err != nil {
+		return nil, err
+	}
+	return acc.Realtime(), nil
+}
+
 func (t *agentCore) Login(ctx context.Context) error {
 	t.mu.Lock()
 	s, l, err := t.f.prepareLogin(true, nil)

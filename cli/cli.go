@@ -153,6 +153,7 @@ on the command line and to scripts. With no command it runs the tray.`,
 		{"use", "local", func() *cobra.Command { return newCmdLocal(f) }},
 		{"use", "api", func() *cobra.Command { return newCmdAPI(f, nil) }},
 		{"use", "run", func() *cobra.Command { return newCmdRun(f, nil) }},
+		{"use", "watch", func() *cobra.Command { return newCmdWatch(f, nil) }},
 		{"use", "discover", func() *cobra.Command { return newCmdDiscover(f, nil) }},
 		{"app", "tray", func() *cobra.Command { return newCmdTray(f) }},
 		{"app", "serve", func() *cobra.Command { return newCmdServe(f) }},
@@ -184,7 +185,7 @@ func onlyCommand(args []string) string {
 	}
 	switch args[0] {
 	case "setup", "login", "logout", "status", "homeys", "use", "token", "devices", "local",
-		"api", "run", "discover", "tray", "serve", "autostart":
+		"api", "run", "watch", "discover", "tray", "serve", "autostart":
 		return args[0]
 	}
 	return "" // "demo" builds a second tree of its own, which needs this one's commands

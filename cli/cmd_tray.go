@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/homeytray/homeytray/agent"
 	"github.com/homeytray/homeytray/auth"
 	"github.com/homeytray/homeytray/internal/config"
 	"github.com/homeytray/homeytray/internal/desktop"
@@ -52,7 +51,8 @@ func (f *Factory) runTray(ctx context.Context) error {
 	if f.profile.demo {
 		title = "homeytray (demo)"
 	}
-	err = tray.Run(ctx, tray.Options{Core: f.background(), Socket: sock, Logf: f.logf,
+	core := f.background()
+	err = tray.Run(ctx, tray.Options{Core: core, Live: core, Socket: sock, Logf: f.logf,
 		Title: title, ClipboardClear: clear, Autostart: f.autostart(), LoginAtStart: f.firstStart(c)})
 	if errors.Is(err, ipc.ErrAlreadyRunning) {
 		fmt.Fprintln(f.IO.Err, "homeytray: the tray is already running.")
@@ -122,7 +122,7 @@ func autostartRun(f *Factory, what string) error {
 // background makes this app the one process that refreshes (the tray, or serve): bearers kept in
 // memory, and the Athom token renewed well ahead of expiry (about 92% into Athom's 61-minute
 // tokens), so that a script asking it never waits for a refresh.
-func (f *Factory) background() agent.Core {
+func (f *Factory) background() *agentCore {
 	f.memBearers = &memBearerCache{}
 	f.margin = 5 * time.Minute
 	return &agentCore{f: f}

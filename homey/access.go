@@ -24,6 +24,10 @@ type Access interface {
 	// that must not reach the Homey twice (a POST that makes something): after a broken
 	// connection it is not sent again.
 	Do(ctx context.Context, once bool, fn func(ctx context.Context, c *Client, bearer string) error) error
+	// Realtime is the credential source of a realtime [Stream] to the Homey: the bearer and
+	// address that Bearer and Do use, renewed the way Do renews it when the Homey refuses it in
+	// the handshake.
+	Realtime() BearerSource
 }
 
 // SignedIn reaches a Homey through the Athom sign-in.
@@ -51,6 +55,10 @@ func (s SignedIn) Do(ctx context.Context, once bool, fn func(ctx context.Context
 	}
 	return s.Bearers.Do(ctx, s.H, fn)
 }
+
+// Realtime is [Bearers.Realtime] for the Homey: a refused session is replaced through the same
+// single-flight sign-in as an HTTP 401, on the route the Router picks before each connection.
+func (s SignedIn) Realtime() BearerSource { return s.Bearers.Realtime(s.H) }
 
 // KeyAccess reaches a Homey Pro on its LAN with an API key made on it: the key is the bearer, no
 // cloud, no sign-in, no expiry. The key goes only to an address where the Homey proved by a ping
@@ -89,6 +97,36 @@ func (k *KeyAccess) Do(ctx context.Context, _ bool, fn func(ctx context.Context,
 	}
 	return nil
 }
+
+// Realtime is the key at the Homey's address, proved by a ping before every connection: the
+// key goes to no address where the Homey has not just shown that it is there (a connection
+// lives for days, and a reconnect may find another network). A key the Homey refuses in the
+// handshake is final (a *[KeyError] holding a 401 that matches [ErrKeyRefused]): it was
+// deleted on the Homey. A failed proof counts as the Homey being offline, which a stream
+// outlasts: a laptop away from home finds another device, or nothing, at the address until it
+// is back.
+func (k *KeyAccess) Realtime() BearerSource { return keySource{k} }
+
+type keySource struct{ k *KeyAccess }
+
+func (s keySource) Bearer(ctx context.Context, refused string) (Credential, error) {
+	k := s.k
+	if refused != "" && refused == k.Key {
+		return Credential{}, &KeyError{Homey: k.H.Name, Address: k.Address,
+			Err: &APIError{Op: opHandshake, StatusCode: http.StatusUnauthorized, err: ErrKeyRefused}}
+	}
+	k.Pinged.Forget(k.H.ID, k.Address)
+	if err := k.Pinged.Check(ctx, k.HTTP, k.Address, k.H.ID); err != nil {
+		if !IsNetworkError(err) && !errors.Is(err, context.Canceled) {
+			err = fmt.Errorf("%w (%w)", err, ErrOffline)
+		}
+		return Credential{}, &KeyError{Homey: k.H.Name, Address: k.Address, Err: err}
+	}
+	return Credential{Token: k.Key, HomeyID: k.H.ID, BaseURL: k.Address}, nil
+}
+
+// Unreachable forgets the ping proof, for the HTTP calls too.
+func (s keySource) Unreachable(string) { s.k.Pinged.Forget(s.k.H.ID, s.k.Address) }
 
 // KeyError is a failure of an API-key Homey at its address: its ping, or a request there.
 type KeyError struct {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Client talks to one Homey at one base URL. Every request carries X-Homey-ID: HomeyID.
@@ -65,7 +66,13 @@ type Capability struct {
 	Title string `json:"title"`
 	Units string `json:"units"`
 	Value any    `json:"value"`
+	// LastUpdated is when the value last changed, as the Homey sent it (an ISO 8601 string;
+	// see [Capability.Updated]).
+	LastUpdated json.RawMessage `json:"lastUpdated,omitempty"`
 }
+
+// Updated is when the value last changed, by the Homey's clock; zero when it did not say.
+func (c Capability) Updated() time.Time { return jsTime(c.LastUpdated) }
 
 // Zone is a room or area of a Homey.
 type Zone struct {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // devicesExample is the devices example of docs/protocol.md#devices-and-zones, plus a device without "id".
@@ -49,12 +50,16 @@ func TestDevices(t *testing.T) {
 		!reflect.DeepEqual(lamp.Capabilities, []string{"onoff", "dim"}) {
 		t.Errorf("lamp = %+v", lamp)
 	}
+	updated := json.RawMessage(`"2024-01-01T12:00:00.000Z"`)
 	wantCaps := map[string]Capability{
-		"onoff": {ID: "onoff", Type: "boolean", Title: "Turned on", Value: true},
-		"dim":   {ID: "dim", Type: "number", Title: "Dim level", Value: 0.4},
+		"onoff": {ID: "onoff", Type: "boolean", Title: "Turned on", Value: true, LastUpdated: updated},
+		"dim":   {ID: "dim", Type: "number", Title: "Dim level", Value: 0.4, LastUpdated: updated},
 	}
 	if !reflect.DeepEqual(lamp.CapabilitiesObj, wantCaps) {
 		t.Errorf("capabilitiesObj = %+v; want %+v", lamp.CapabilitiesObj, wantCaps)
+	}
+	if got := lamp.CapabilitiesObj["dim"].Updated(); !got.Equal(time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)) {
+		t.Errorf("dim updated %v", got)
 	}
 	var raw map[string]any
 	if err := json.Unmarshal(lamp.Raw, &raw); err != nil || raw["driverId"] != "homey:app:com.example:bulb" {

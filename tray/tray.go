@@ -32,6 +32,9 @@ type Options struct {
 	ClipboardClear time.Duration
 	// Autostart backs the "Start at login" checkbox; nil hides it (unsupported system).
 	Autostart desktop.Autostart
+	// Live keeps the values in the Devices submenu current over one realtime connection to the
+	// selected Homey (agent.LiveDevices); nil = they are as the last list read them.
+	Live agent.Realtime
 	// Socket is the script socket's path; "" = do not serve (and no single-instance lock).
 	Socket string
 	// Logf writes one line to stderr; nil = discard.
@@ -140,6 +143,9 @@ func newApp(ctx context.Context, cancel context.CancelFunc, o Options) *app {
 		notes: &desktop.Notifier{App: o.Title, Icon: notifyIcon(), Logf: o.Logf, Send: o.Notify},
 	}
 	a.agent = agent.New(o.Core, sink{a})
+	if o.Live != nil {
+		a.agent.LiveDevices(o.Live)
+	}
 	return a
 }
 

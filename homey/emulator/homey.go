@@ -150,12 +150,15 @@ func sessionMe(_ *homey, sess *session, _ []byte, _ []string) reply {
 		Scopes: []string{"homey"}, IntersectedScopes: sessionScopes})
 }
 
+// The device and zone answers are encoded here, under s.mu: a reply is written after the lock
+// is released, when a PUT may be changing the same devices.
+
 func devices(h *homey, _ *session, _ []byte, _ []string) reply {
-	return jsonReply(http.StatusOK, h.devices)
+	return jsonReply(http.StatusOK, json.RawMessage(mustJSON(h.devices)))
 }
 
 func zones(h *homey, _ *session, _ []byte, _ []string) reply {
-	return jsonReply(http.StatusOK, h.zones)
+	return jsonReply(http.StatusOK, json.RawMessage(mustJSON(h.zones)))
 }
 
 func oneDevice(h *homey, _ *session, _ []byte, params []string) reply {
@@ -163,7 +166,7 @@ func oneDevice(h *homey, _ *session, _ []byte, params []string) reply {
 	if d == nil {
 		return errorReply(http.StatusNotFound, "Device Not Found", "no device with this id")
 	}
-	return jsonReply(http.StatusOK, d)
+	return jsonReply(http.StatusOK, json.RawMessage(mustJSON(d)))
 }
 
 // setCapability is PUT .../device/<id>/capability/<capabilityId> {"value": v}.
