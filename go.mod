@@ -12,7 +12,7 @@ require (
 	github.com/gofrs/flock v0.13.2
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/goreleaser/nfpm/v2 v2.48.0
-	github.com/jezek/xgb v1.1.1
+	github.com/jezek/xgb v1.3.1
 	github.com/miekg/dns v1.1.72
 	github.com/pkg/browser v0.0.0-20240102092130-5ac0b6a4141c
 	github.com/spf13/cobra v1.10.2

@@ -44,7 +44,7 @@ func TestWriteCoversEveryCommandAndFlag(t *testing.T) {
 	}
 	root := cli.NewCommand(cli.Version{Version: "1.2.3"})
 	walk(root)
-	for _, want := range []string{"homeytray.1", "homeytray-token.1", "homeytray-local-add.1", "homeytray-demo-serve.1"} {
+	for _, want := range []string{"homeytray.1", "homeytray-token.1", "homeytray-local-add.1", "homeytray-demo-emulator.1", "homeytray-watch.1"} {
 		if _, err := os.Stat(filepath.Join(dir, want)); err != nil {
 			t.Errorf("missing %s", want)
 		}
