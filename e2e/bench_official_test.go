@@ -35,11 +35,7 @@ import (
 // yardstick (a minimal keychain read), and the official client's own: node loading homey-api and
 // exiting. It reports the medians as metrics and prints one table on stdout.
 func BenchmarkOfficialComparison(b *testing.B) {
-	b.Cleanup(func() { // go test hides a benchmark's skip message unless -v
-		if b.Skipped() {
-			fmt.Fprintln(os.Stderr, "BenchmarkOfficialComparison SKIPPED: it needs node, npm and the desktop session of .ci/desktop.sh; run `make bench-compare`")
-		}
-	})
+	sayIfSkipped(b, "make bench-compare")
 	requireDesktop(b, false)
 	node, modules := officialjs.Install(b)
 	e := newTestEnv(b, false)
@@ -290,4 +286,14 @@ func nodeVersion(node string) string {
 		return "?"
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// sayIfSkipped prints on stderr that b was skipped, and what runs it: go test hides a
+// benchmark's skip message unless -v.
+func sayIfSkipped(b *testing.B, how string) {
+	b.Cleanup(func() {
+		if b.Skipped() {
+			fmt.Fprintf(os.Stderr, "%s SKIPPED: it needs node, npm and the desktop session of .ci/desktop.sh; run `%s`\n", b.Name(), how)
+		}
+	})
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -25,11 +24,7 @@ import (
 // percentiles are reported, and the `api` process's own time (start-up, the PUT, its answer)
 // as a floor: a line cannot come before the Homey has the change.
 func BenchmarkWatchLatency(b *testing.B) {
-	b.Cleanup(func() {
-		if b.Skipped() {
-			fmt.Fprintln(os.Stderr, "BenchmarkWatchLatency SKIPPED: it needs node, npm and the desktop session of .ci/desktop.sh; run `make bench`")
-		}
-	})
+	sayIfSkipped(b, "make bench")
 	requireDesktop(b, false)
 	node, modules := officialjs.Install(b)
 	e := newTestEnv(b, false)
