@@ -91,6 +91,11 @@ func Start(t testing.TB, extra ...string) *Browser {
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--password-store=basic", "--remote-debugging-pipe", "--user-data-dir=" + profile}, extra...)
 	cmd := exec.Command(bin, append(args, "about:blank")...)
+	// Chromium keeps crash reports under $XDG_CONFIG_HOME/chromium whatever --user-data-dir
+	// says, and NSS under $HOME/.pki: all of it goes into the profile, which the clean-up below
+	// removes once Chromium is gone.
+	cmd.Env = append(os.Environ(), "HOME="+profile, "XDG_CONFIG_HOME="+filepath.Join(profile, "config"),
+		"XDG_CACHE_HOME="+filepath.Join(profile, "cache"), "XDG_DATA_HOME="+filepath.Join(profile, "data"))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.ExtraFiles = []*os.File{cmdR, evW}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
