@@ -158,6 +158,11 @@ func TestCommandsInProcess(t *testing.T) {
 	if _, stderr, code := u.run("", "token"); code != exitAuth || !strings.Contains(stderr, "login") {
 		t.Fatalf("token before login: exit %d, %q", code, stderr)
 	}
+	// A machine whose browser is elsewhere cannot reach the setup page: one line naming setup.
+	if _, stderr, code := u.run("", "login", "--no-browser"); code != exitError || !strings.Contains(stderr, "setup --client-id") ||
+		strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Fatalf("login --no-browser with no client: exit %d, %q; want 1 and one line naming setup", code, stderr)
+	}
 	if out, stderr, code := u.run(u.srv.ClientSecret()+"\n", "setup", "--client-id", u.srv.ClientID(),
 		"--redirect-uri", u.srv.RedirectURI()); code != exitOK || !strings.Contains(out, "login") {
 		t.Fatalf("setup: exit %d, %q %q", code, out, stderr)
