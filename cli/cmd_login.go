@@ -87,7 +87,7 @@ func (f *Factory) prepareLogin(browser bool, paste io.Reader) (*auth.Session, *a
 		// --no-browser is for a machine whose browser is elsewhere; the setup page lives on
 		// this machine's loopback address, which that browser cannot reach.
 		return nil, nil, errors.New("no Athom Web API client is set up here, and its setup page needs a browser " +
-			"on this machine: run " + f.prog() + " setup --client-id ID (the secret is read from stdin), then login --no-browser")
+			"on this machine: run " + f.prog() + " setup --client-id ID (the secret is read from stdin), then " + f.prog() + " login --no-browser")
 	}
 	if s.Config.ClientID == "" || s.Config.ClientSecret == "" {
 		// No Web API client yet: the browser first gets the setup page, on the same loopback
