@@ -66,7 +66,7 @@ redact() { sed -E 's/state=[^&[:space:]]*/state=…/g'; }
 # hx NAME ARGS...: runs homeytray.exe as a user would (</dev/null: the GUI binary's output and
 # exit code still reach us). stdout in $RUN/NAME.out, stderr in $RUN/NAME.err; rc in $rc.
 hx() {
-  local name=$1; shift
+  name=$1; shift # global: want_rc and its message name the last command
   set +e
   wine "$RUN/homeytray.exe" "$@" </dev/null >"$RUN/$name.out" 2>"$RUN/$name.err"
   rc=$?
@@ -113,6 +113,10 @@ make -C "$root" --no-print-directory -s build-windows BIN="$RUN/homeytray" >"$LO
 
 step "the command line"
 export HOMEYTRAY_TEST_RUN=$RUN CHROMIUM_PIDFILE=$RUN/chromium.pids
+# free_port: a loopback port nobody listens on now. The demo's sign-in gets one of its own
+# rather than its default (47720): another run's tests on this machine may hold that one.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+export HOMEYTRAY_REDIRECT_URI="http://localhost:$(free_port)/callback"
 export BROWSER="$ci/wine/browser.sh" # a Unix path: Wine starts it as a Unix program
 hx version --version; want_rc 0; out_has version '^homeytray '; ok "--version"
 hx usage --no-such-flag; want_rc 2; err_has usage "unknown flag"; ok "a usage error: exit 2"
@@ -204,7 +208,7 @@ wineserver -k 2>/dev/null || true # the demo tray and its virtual desktop
 wineserver -w
 (cd "$root" && CGO_ENABLED=0 go build -o "$RUN/homeytray-linux" .) >>"$LOG/build.log" 2>&1 ||
   fail "go build of the Linux binary: see $LOG/build.log"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 "$RUN/homeytray-linux" demo emulator --addr 127.0.0.1:0 --redirect-uri "http://localhost:$port/callback" \
   >"$RUN/emulator.json" 2>"$LOG/emulator.log" &
 pids+=($!)
