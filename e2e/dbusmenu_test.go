@@ -387,40 +387,59 @@ func (cm *callMonitor) calls() []methodCall {
 // was seen.
 func monitor(t testing.TB, bus string, rules []string, fn func(msg *dbus.Message, pid uint32, at time.Time)) {
 	t.Helper()
+	asker, err := dbus.Connect(bus)
+	if err != nil {
+		t.Fatalf("monitor: %v", err)
+	}
+	t.Cleanup(func() { asker.Close() }) // after the monitor's own clean-up: its reader asks on it
+	eavesdrop(t, bus, rules, 1024, func(msg *dbus.Message) {
+		at := time.Now()
+		if msg.Type != dbus.TypeMethodCall {
+			return
+		}
+		sender, _ := msg.Headers[dbus.FieldSender].Value().(string)
+		var pid uint32
+		_ = asker.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, sender).Store(&pid)
+		fn(msg, pid, at)
+	})
+}
+
+// eavesdrop becomes a D-Bus monitor for rules (none: every message) on a connection of its own
+// and hands each message to fn, in order, on one goroutine, until the test ends; buffered
+// messages beyond size are dropped, as godbus drops them.
+//
+// The clean-up takes the channel back from godbus before it closes the connection: godbus's Close
+// closes the eavesdrop channel but its reader keeps sending to it until the socket is closed a
+// moment later, and a message arriving in between panicked the whole test binary ("send on closed
+// channel" in Conn.inWorker, once in a loaded run). Eavesdrop(nil) ends the sends under godbus's
+// own lock, so the channel can be closed safely.
+func eavesdrop(t testing.TB, bus string, rules []string, size int, fn func(*dbus.Message)) {
+	t.Helper()
 	mon, err := dbus.Connect(bus)
 	if err != nil {
 		t.Fatalf("monitor: %v", err)
 	}
-	asker, err := dbus.Connect(bus)
-	if err != nil {
-		mon.Close()
-		t.Fatalf("monitor: %v", err)
+	if rules == nil {
+		rules = []string{}
 	}
 	if err := mon.BusObject().Call("org.freedesktop.DBus.Monitoring.BecomeMonitor", 0, rules, uint32(0)).Err; err != nil {
 		mon.Close()
-		asker.Close()
 		t.Fatalf("BecomeMonitor: %v", err)
 	}
-	ch := make(chan *dbus.Message, 1024)
+	ch := make(chan *dbus.Message, size)
 	mon.Eavesdrop(ch)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for msg := range ch {
-			at := time.Now()
-			if msg.Type != dbus.TypeMethodCall {
-				continue
-			}
-			sender, _ := msg.Headers[dbus.FieldSender].Value().(string)
-			var pid uint32
-			_ = asker.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, sender).Store(&pid)
-			fn(msg, pid, at)
+			fn(msg)
 		}
 	}()
 	t.Cleanup(func() {
-		mon.Close() // closes ch
+		mon.Eavesdrop(nil)
+		close(ch)
 		<-done
-		asker.Close()
+		mon.Close()
 	})
 }
 

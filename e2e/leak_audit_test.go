@@ -262,43 +262,25 @@ func auditBus(t *testing.T, bus string) *busAudit {
 		t.Fatalf("no Secret Service on the test bus: %v", err)
 	}
 	a.keyring[owner] = true
-	mon, err := dbus.Connect(bus)
-	if err != nil {
-		t.Fatalf("audit: %v", err)
-	}
-	if err := mon.BusObject().Call("org.freedesktop.DBus.Monitoring.BecomeMonitor", 0, []string{}, uint32(0)).Err; err != nil {
-		mon.Close()
-		t.Fatalf("BecomeMonitor: %v", err)
-	}
-	ch := make(chan *dbus.Message, 4096)
-	mon.Eavesdrop(ch)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for msg := range ch {
-			sender, _ := msg.Headers[dbus.FieldSender].Value().(string)
-			dest, _ := msg.Headers[dbus.FieldDestination].Value().(string)
-			if a.keyring[sender] || a.keyring[dest] || dest == "org.freedesktop.secrets" {
-				continue
-			}
-			iface, _ := msg.Headers[dbus.FieldInterface].Value().(string)
-			member, _ := msg.Headers[dbus.FieldMember].Value().(string)
-			var pid uint32
-			if msg.Type == dbus.TypeMethodCall && iface == "org.freedesktop.Notifications" && member == "Notify" {
-				_ = asker.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, sender).Store(&pid)
-			}
-			m := auditedMsg{pid: pid, desc: fmt.Sprintf("%v %s→%s %s.%s", msg.Type, sender, dest, iface, member)}
-			for _, v := range msg.Body {
-				m.text = appendStrings(m.text, reflect.ValueOf(v))
-			}
-			a.mu.Lock()
-			a.msgs = append(a.msgs, m)
-			a.mu.Unlock()
+	eavesdrop(t, bus, nil, 4096, func(msg *dbus.Message) {
+		sender, _ := msg.Headers[dbus.FieldSender].Value().(string)
+		dest, _ := msg.Headers[dbus.FieldDestination].Value().(string)
+		if a.keyring[sender] || a.keyring[dest] || dest == "org.freedesktop.secrets" {
+			return
 		}
-	}()
-	t.Cleanup(func() {
-		mon.Close()
-		<-done
+		iface, _ := msg.Headers[dbus.FieldInterface].Value().(string)
+		member, _ := msg.Headers[dbus.FieldMember].Value().(string)
+		var pid uint32
+		if msg.Type == dbus.TypeMethodCall && iface == "org.freedesktop.Notifications" && member == "Notify" {
+			_ = asker.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, sender).Store(&pid)
+		}
+		m := auditedMsg{pid: pid, desc: fmt.Sprintf("%v %s→%s %s.%s", msg.Type, sender, dest, iface, member)}
+		for _, v := range msg.Body {
+			m.text = appendStrings(m.text, reflect.ValueOf(v))
+		}
+		a.mu.Lock()
+		a.msgs = append(a.msgs, m)
+		a.mu.Unlock()
 	})
 	return a
 }

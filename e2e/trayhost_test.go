@@ -348,29 +348,13 @@ type hostEvent struct {
 func watchTrayHost(t *testing.T, bus, tray string) *hostMonitor {
 	t.Helper()
 	m := &hostMonitor{calls: map[uint32]bool{}}
-	mon := busConn(t, bus)
 	rules := []string{
 		"type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='" + sniWatcherName + "'",
 		"type='method_call',sender='" + tray + "',interface='" + sniWatcherName + "',member='RegisterStatusNotifierItem'",
 		"type='method_return',destination='" + tray + "'",
 		"type='error',destination='" + tray + "'",
 	}
-	if err := mon.BusObject().Call("org.freedesktop.DBus.Monitoring.BecomeMonitor", 0, rules, uint32(0)).Err; err != nil {
-		t.Fatalf("BecomeMonitor: %v", err)
-	}
-	ch := make(chan *dbus.Message, 1024)
-	mon.Eavesdrop(ch)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for msg := range ch {
-			m.see(msg, time.Now())
-		}
-	}()
-	t.Cleanup(func() {
-		mon.Close() // closes ch
-		<-done
-	})
+	eavesdrop(t, bus, rules, 1024, func(msg *dbus.Message) { m.see(msg, time.Now()) })
 	return m
 }
 
