@@ -22,6 +22,7 @@ import (
 
 	"github.com/homeytray/homeytray/homey"
 	"github.com/homeytray/homeytray/homey/emulator"
+	"github.com/homeytray/homeytray/internal/desktop/x11clip"
 	"github.com/homeytray/homeytray/internal/ipc"
 )
 
@@ -268,14 +269,20 @@ func readClipboard(t testing.TB) string {
 	return string(out)
 }
 
-// writeClipboard puts s on the clipboard, so that the next copy is seen as a change. xclip leaves
-// a child that owns the selection until another client takes it (no pipe of ours: Wait returns).
+// writeClipboard puts s on the X clipboard, so that the next copy is seen as a change. The test
+// process owns it (until another client takes it, or the test ends) and is the owner when this
+// returns. Not `xclip -i`: xclip 0.13 queues its SetSelectionOwner request and forks before the
+// request is sent, so its child may take the clipboard after the copy that the test then waits
+// for (once in a loaded run: the device id clicked in the menu never replaced the sentinel).
 func writeClipboard(t testing.TB, s string) {
 	t.Helper()
-	cmd := exec.Command("xclip", "-i", "-selection", "clipboard")
-	cmd.Stdin = strings.NewReader(s)
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("xclip -i: %v", err)
+	o, err := x11clip.Open(os.Getenv("DISPLAY"))
+	if err != nil {
+		t.Fatalf("write the clipboard: %v", err)
+	}
+	t.Cleanup(func() { o.Close() })
+	if err := o.Copy(s, false); err != nil {
+		t.Fatalf("write the clipboard: %v", err)
 	}
 }
 
