@@ -220,3 +220,35 @@ func withOwnCollection(op, service, user, pass string, f func() (string, error))
 	}
 	return v, err
 }
+
+// allUnlocked reports whether the Secret Service answers and has at least one collection, none of
+// them locked: then no unlock prompt can be what a slow call of ours waits for.
+func allUnlocked() bool {
+	conn, err := dbus.SessionBus()
+	if err != nil {
+		return false
+	}
+	return collectionsUnlocked(conn)
+}
+
+// collectionsUnlocked is allUnlocked on conn (the tests bring a bus of their own).
+func collectionsUnlocked(conn *dbus.Conn) bool {
+	v, err := conn.Object(ssName, ssPath).GetProperty(ssIface + ".Collections")
+	if err != nil {
+		return false
+	}
+	cols, ok := v.Value().([]dbus.ObjectPath)
+	if !ok || len(cols) == 0 {
+		return false
+	}
+	for _, c := range cols {
+		v, err := conn.Object(ssName, c).GetProperty(ssCollectionIface + ".Locked")
+		if err != nil {
+			return false
+		}
+		if locked, ok := v.Value().(bool); !ok || locked {
+			return false
+		}
+	}
+	return true
+}

@@ -58,6 +58,8 @@ func startFakeSS(t *testing.T, cols []string, alias string, locked bool) (client
 	must(err)
 	for _, c := range f.cols {
 		must(server.Export(&fakeCollection{f, c}, c, ssCollectionIface))
+		_, err = prop.Export(server, c, prop.Map{ssCollectionIface: {"Locked": {Value: locked}}})
+		must(err)
 	}
 	reply, err := server.RequestName(ssName, dbus.NameFlagDoNotQueue)
 	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
@@ -274,5 +276,34 @@ func TestOwnCollectionLocked(t *testing.T) {
 	defer f.mu.Unlock()
 	if f.unlocks != 1 {
 		t.Errorf("%d Unlock calls, want 1", f.unlocks)
+	}
+}
+
+// Only a Secret Service whose every collection is unlocked counts as unable to be waiting on an
+// unlock prompt.
+func TestCollectionsUnlocked(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		cols   []string
+		locked bool
+		want   bool
+	}{
+		{"two unlocked", []string{"login", "session"}, false, true},
+		{"locked", []string{"login"}, true, false},
+		{"no collection", nil, false, false},
+	} {
+		conn, _ := startFakeSS(t, c.cols, "", c.locked)
+		if got := collectionsUnlocked(conn); got != c.want {
+			t.Errorf("%s: collectionsUnlocked = %v, want %v", c.name, got, c.want)
+		}
+	}
+	bus := startBus(t, t.TempDir())
+	conn, err := dbus.Connect(bus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if collectionsUnlocked(conn) {
+		t.Errorf("a bus with no Secret Service counts as unlocked")
 	}
 }

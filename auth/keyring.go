@@ -13,6 +13,10 @@ import (
 // The GitHub CLI uses the same value for the same reason.
 const defaultKeychainTimeout = 3 * time.Second
 
+// keychainPatience is how long a call may take in all when the keychain has
+// nothing locked, so that no prompt can be hiding (see Keyring.call).
+const keychainPatience = 30 * time.Second
+
 // checkKey is the throwaway item Check writes and deletes. A fixed name means
 // that a Check interrupted half-way leaves at most one stray item.
 const checkKey = "keychain-check"
@@ -28,6 +32,9 @@ const checkKey = "keychain-check"
 type Keyring struct {
 	Service string        // e.g. the application's ID
 	Timeout time.Duration // per call; 0 = 3 s
+
+	// patience replaces keychainPatience when set (tests).
+	patience time.Duration
 
 	// backend is go-keyring when nil; tests substitute one that blocks.
 	backend keyringBackend
@@ -144,6 +151,13 @@ type keyringResult struct {
 
 // call runs f in a goroutine and gives up after the timeout; a go-keyring
 // call can otherwise block forever on an unanswered unlock prompt.
+//
+// A keychain that is only slow is not given up on so soon: when the timeout
+// passes and the backend can tell (unlockChecker) that nothing it keeps is
+// locked — so no unlock prompt can be what the call waits for — the call gets
+// until keychainPatience. A busy daemon on a loaded machine once took longer
+// than the timeout, and "unlock it or check for a
+// hidden prompt" sent the user after a prompt that did not exist.
 func (k *Keyring) call(op string, f func(keyringBackend) (string, error)) (string, error) {
 	if k.Service == "" {
 		return "", &KeychainError{Backend: backendName, Op: op, Kind: Other, Err: errors.New("no service name")}
@@ -156,26 +170,76 @@ func (k *Keyring) call(op string, f func(keyringBackend) (string, error)) (strin
 	if d <= 0 {
 		d = defaultKeychainTimeout
 	}
+	patience := k.patience
+	if patience <= 0 {
+		patience = keychainPatience
+	}
 	ch := make(chan keyringResult, 1) // buffered: an abandoned call must not leak a blocked send
 	go func() {
 		v, err := f(b)
 		ch <- keyringResult{v, err}
 	}()
+	timeout := func(after time.Duration) error {
+		return &KeychainError{Backend: backendName, Op: op, Kind: Timeout, Err: &timeoutError{after}}
+	}
 	timer := time.NewTimer(d)
 	defer timer.Stop()
-	select {
-	case r := <-ch:
-		if r.err == nil {
-			return r.value, nil
+	// Past the timeout the backend is asked whether anything is locked; the check gets as long
+	// as the call had (a frozen daemon answers neither), and an unlocked keychain gets the call
+	// until patience.
+	var unlocked <-chan bool
+	const (
+		calling = iota
+		checking
+		waiting
+	)
+	phase := calling
+	for {
+		select {
+		case r := <-ch:
+			if r.err == nil {
+				return r.value, nil
+			}
+			if errors.Is(r.err, keyring.ErrNotFound) {
+				return "", ErrNotFound
+			}
+			return "", &KeychainError{Backend: backendName, Op: op, Kind: classify(r.err), Err: r.err}
+		case <-timer.C:
+			switch phase {
+			case checking:
+				return "", timeout(2 * d)
+			case waiting:
+				return "", timeout(patience)
+			}
+			uc, ok := b.(unlockChecker)
+			if !ok || patience <= 2*d {
+				return "", timeout(d)
+			}
+			c := make(chan bool, 1) // buffered: the check may answer after we gave up
+			go func() { c <- uc.Unlocked() }()
+			unlocked, phase = c, checking
+			timer.Reset(d)
+		case ok := <-unlocked:
+			if !ok {
+				return "", timeout(d)
+			}
+			unlocked, phase = nil, waiting
+			timer.Stop()
+			timer.Reset(patience - 2*d) // at most; the check took less than d
 		}
-		if errors.Is(r.err, keyring.ErrNotFound) {
-			return "", ErrNotFound
-		}
-		return "", &KeychainError{Backend: backendName, Op: op, Kind: classify(r.err), Err: r.err}
-	case <-timer.C:
-		return "", &KeychainError{Backend: backendName, Op: op, Kind: Timeout, Err: &timeoutError{d}}
 	}
 }
+
+// unlockChecker is a backend that can tell, quickly, that nothing it keeps is
+// locked: then a call that takes long is waiting for a busy keychain, not for
+// an unlock prompt.
+type unlockChecker interface {
+	Unlocked() bool
+}
+
+// Unlocked reports whether the keychain answers and nothing in it is locked
+// (Linux: every Secret Service collection unlocked; elsewhere never known).
+func (goKeyring) Unlocked() bool { return allUnlocked() }
 
 // classify sorts a go-keyring error into a kind: first the OS-specific
 // rules, then go-keyring's own platform error.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,6 +86,70 @@ func TestKeyringTimeout(t *testing.T) {
 		if want := "did not answer within 50ms: unlock it or check for a hidden prompt"; !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %q does not say %q", name, err, want)
 		}
+	}
+}
+
+// slowBackend answers only after its unlock check was asked (so, after the timeout), and says
+// whether anything is locked.
+type slowBackend struct {
+	locked  bool
+	checked chan struct{} // closed by Unlocked
+	once    *sync.Once
+	never   bool // never answers at all
+}
+
+func newSlowBackend(locked, never bool) slowBackend {
+	return slowBackend{locked: locked, never: never, checked: make(chan struct{}), once: &sync.Once{}}
+}
+
+func (b slowBackend) wait() {
+	<-b.checked
+	if b.never {
+		select {}
+	}
+}
+func (b slowBackend) Unlocked() bool                     { b.once.Do(func() { close(b.checked) }); return !b.locked }
+func (b slowBackend) Get(string, string) (string, error) { b.wait(); return "v", nil }
+func (b slowBackend) Set(string, string, string) error   { b.wait(); return nil }
+func (b slowBackend) Delete(string, string) error        { b.wait(); return nil }
+
+// A keychain with nothing locked gets until its patience: it is busy, no prompt is hiding. One
+// with something locked, or one that never answers, still times out, each saying after how long.
+func TestKeyringSlowButUnlocked(t *testing.T) {
+	k := &Keyring{Service: "s", Timeout: 50 * time.Millisecond, patience: time.Minute, backend: newSlowBackend(false, false)}
+	if v, err := k.Get("token"); err != nil || v != "v" {
+		t.Fatalf("slow but unlocked: %q, %v; want the value", v, err)
+	}
+	for _, c := range []struct {
+		name          string
+		locked, never bool
+		want          string
+	}{
+		{"locked", true, true, "did not answer within 50ms"},
+		{"unlocked, never answers", false, true, "did not answer within 300ms"},
+	} {
+		k := &Keyring{Service: "s", Timeout: 50 * time.Millisecond, patience: 300 * time.Millisecond, backend: newSlowBackend(c.locked, c.never)}
+		_, err := k.Get("token")
+		var ke *KeychainError
+		if !errors.As(err, &ke) || ke.Kind != Timeout || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want a timeout that says %q", c.name, err, c.want)
+		}
+	}
+}
+
+// frozenBackend is a daemon that answers nothing, its unlock check included.
+type frozenBackend struct{ blockingBackend }
+
+func (b frozenBackend) Unlocked() bool { <-b.release; return true }
+
+func TestKeyringFrozen(t *testing.T) {
+	b := frozenBackend{blockingBackend{release: make(chan struct{})}}
+	defer close(b.release)
+	k := &Keyring{Service: "s", Timeout: 50 * time.Millisecond, patience: time.Hour, backend: b}
+	_, err := k.Get("token")
+	var ke *KeychainError
+	if !errors.As(err, &ke) || ke.Kind != Timeout || !strings.Contains(err.Error(), "did not answer within 100ms") {
+		t.Errorf("a frozen keychain: %v, want a timeout after the call's and the check's 50 ms", err)
 	}
 }
 

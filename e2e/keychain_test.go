@@ -169,7 +169,7 @@ func TestLockedKeychain(t *testing.T) {
 // one-line error that names the keychain, exit 1 (the sign-in is not gone), no browser opens for
 // login, and once the daemon runs again everything works with nothing lost.
 func TestKeychainNotAnswering(t *testing.T) {
-	t.Parallel() // its own bus and keyring; it waits out five 3 s timeouts
+	t.Parallel() // its own bus and keyring; it waits out five 6 s timeouts (the call's 3 s, the lock check's 3 s)
 	e, bus, _, bearer := signedInOwnKeyring(t)
 	pid := keyringPID(t, bus)
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
