@@ -148,11 +148,10 @@ func ssCall(conn *dbus.Conn, op, service, user, pass string) (string, bool, erro
 // it is an error of kind Unavailable naming the provider.
 func chooseCollection(conn *dbus.Conn) (dbus.ObjectPath, error) {
 	svc := conn.Object(ssName, ssPath)
-	v, err := svc.GetProperty(ssIface + ".Collections")
+	cols, err := collections(conn)
 	if err != nil {
 		return "", err
 	}
-	cols, _ := v.Value().([]dbus.ObjectPath)
 	for _, c := range cols {
 		if c+"/" == loginCollection {
 			return "", nil
@@ -233,12 +232,8 @@ func allUnlocked() bool {
 
 // collectionsUnlocked is allUnlocked on conn (the tests bring a bus of their own).
 func collectionsUnlocked(conn *dbus.Conn) bool {
-	v, err := conn.Object(ssName, ssPath).GetProperty(ssIface + ".Collections")
-	if err != nil {
-		return false
-	}
-	cols, ok := v.Value().([]dbus.ObjectPath)
-	if !ok || len(cols) == 0 {
+	cols, err := collections(conn)
+	if err != nil || len(cols) == 0 {
 		return false
 	}
 	for _, c := range cols {
@@ -251,4 +246,14 @@ func collectionsUnlocked(conn *dbus.Conn) bool {
 		}
 	}
 	return true
+}
+
+// collections lists the Secret Service's collections.
+func collections(conn *dbus.Conn) ([]dbus.ObjectPath, error) {
+	v, err := conn.Object(ssName, ssPath).GetProperty(ssIface + ".Collections")
+	if err != nil {
+		return nil, err
+	}
+	cols, _ := v.Value().([]dbus.ObjectPath)
+	return cols, nil
 }

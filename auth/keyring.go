@@ -156,8 +156,8 @@ type keyringResult struct {
 // passes and the backend can tell (unlockChecker) that nothing it keeps is
 // locked — so no unlock prompt can be what the call waits for — the call gets
 // until keychainPatience. A busy daemon on a loaded machine once took longer
-// than the timeout, and "unlock it or check for a
-// hidden prompt" sent the user after a prompt that did not exist.
+// than the timeout, and "unlock it or check for a hidden prompt" sent the
+// user after a prompt that did not exist.
 func (k *Keyring) call(op string, f func(keyringBackend) (string, error)) (string, error) {
 	if k.Service == "" {
 		return "", &KeychainError{Backend: backendName, Op: op, Kind: Other, Err: errors.New("no service name")}
@@ -179,54 +179,52 @@ func (k *Keyring) call(op string, f func(keyringBackend) (string, error)) (strin
 		v, err := f(b)
 		ch <- keyringResult{v, err}
 	}()
+	result := func(r keyringResult) (string, error) {
+		if r.err == nil {
+			return r.value, nil
+		}
+		if errors.Is(r.err, keyring.ErrNotFound) {
+			return "", ErrNotFound
+		}
+		return "", &KeychainError{Backend: backendName, Op: op, Kind: classify(r.err), Err: r.err}
+	}
 	timeout := func(after time.Duration) error {
 		return &KeychainError{Backend: backendName, Op: op, Kind: Timeout, Err: &timeoutError{after}}
 	}
 	timer := time.NewTimer(d)
 	defer timer.Stop()
-	// Past the timeout the backend is asked whether anything is locked; the check gets as long
-	// as the call had (a frozen daemon answers neither), and an unlocked keychain gets the call
-	// until patience.
-	var unlocked <-chan bool
-	const (
-		calling = iota
-		checking
-		waiting
-	)
-	phase := calling
-	for {
-		select {
-		case r := <-ch:
-			if r.err == nil {
-				return r.value, nil
-			}
-			if errors.Is(r.err, keyring.ErrNotFound) {
-				return "", ErrNotFound
-			}
-			return "", &KeychainError{Backend: backendName, Op: op, Kind: classify(r.err), Err: r.err}
-		case <-timer.C:
-			switch phase {
-			case checking:
-				return "", timeout(2 * d)
-			case waiting:
-				return "", timeout(patience)
-			}
-			uc, ok := b.(unlockChecker)
-			if !ok || patience <= 2*d {
-				return "", timeout(d)
-			}
-			c := make(chan bool, 1) // buffered: the check may answer after we gave up
-			go func() { c <- uc.Unlocked() }()
-			unlocked, phase = c, checking
-			timer.Reset(d)
-		case ok := <-unlocked:
-			if !ok {
-				return "", timeout(d)
-			}
-			unlocked, phase = nil, waiting
-			timer.Stop()
-			timer.Reset(patience - 2*d) // at most; the check took less than d
+	select {
+	case r := <-ch:
+		return result(r)
+	case <-timer.C:
+	}
+	// Past the timeout: is anything locked? The check gets as long as the call had (a frozen
+	// daemon answers neither).
+	uc, ok := b.(unlockChecker)
+	if !ok || patience <= 2*d {
+		return "", timeout(d)
+	}
+	unlocked := make(chan bool, 1) // buffered: the check may answer after we gave up
+	go func() { unlocked <- uc.Unlocked() }()
+	timer.Reset(d)
+	select {
+	case r := <-ch:
+		return result(r)
+	case <-timer.C:
+		return "", timeout(2 * d)
+	case ok := <-unlocked:
+		if !ok {
+			return "", timeout(d)
 		}
+	}
+	// Nothing is locked, so no prompt is hiding: the call gets until patience (at most; the
+	// check took less than d).
+	timer.Reset(patience - 2*d)
+	select {
+	case r := <-ch:
+		return result(r)
+	case <-timer.C:
+		return "", timeout(patience)
 	}
 }
 

@@ -419,9 +419,6 @@ func eavesdrop(t testing.TB, bus string, rules []string, size int, fn func(*dbus
 	if err != nil {
 		t.Fatalf("monitor: %v", err)
 	}
-	if rules == nil {
-		rules = []string{}
-	}
 	if err := mon.BusObject().Call("org.freedesktop.DBus.Monitoring.BecomeMonitor", 0, rules, uint32(0)).Err; err != nil {
 		mon.Close()
 		t.Fatalf("BecomeMonitor: %v", err)
