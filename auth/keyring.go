@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/zalando/go-keyring"
@@ -38,6 +39,46 @@ type Keyring struct {
 
 	// backend is go-keyring when nil; tests substitute one that blocks.
 	backend keyringBackend
+
+	// The calls in progress, for Close. mu orders Close against a call that starts.
+	mu      sync.Mutex
+	calls   sync.WaitGroup
+	closing bool
+}
+
+// errClosing is the error of a call made after Close.
+var errClosing = errors.New("the program is exiting")
+
+// Close waits, at most max, for the keychain calls in progress to end; a call made after Close
+// fails at once. A process calls it last, before it exits: it must not exit with a request of
+// its unanswered in the Secret Service. gnome-keyring (42 to 50 at least) aborts when it handles
+// OpenSession from a client that is gone by then (its client lookup comes back empty and the
+// reply is built from nothing), and every program on the desktop loses the keychain until the
+// daemon is started again; a test run lost its keyring so, most likely to the tray stopped by
+// SIGTERM while its background work used the keychain.
+func (k *Keyring) Close(max time.Duration) {
+	k.mu.Lock()
+	k.closing = true
+	k.mu.Unlock()
+	done := make(chan struct{})
+	go func() { k.calls.Wait(); close(done) }()
+	t := time.NewTimer(max)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+}
+
+// begin counts a call in progress for Close, or refuses it after Close.
+func (k *Keyring) begin() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closing {
+		return false
+	}
+	k.calls.Add(1)
+	return true
 }
 
 // keyringBackend is the part of go-keyring that Keyring uses.
@@ -162,6 +203,12 @@ func (k *Keyring) call(op string, f func(keyringBackend) (string, error)) (strin
 	if k.Service == "" {
 		return "", &KeychainError{Backend: backendName, Op: op, Kind: Other, Err: errors.New("no service name")}
 	}
+	// A call counts until it returns, its own timeouts included; one it gave up on is not
+	// waited for (its keychain did not answer, and would not answer Close either).
+	if !k.begin() {
+		return "", &KeychainError{Backend: backendName, Op: op, Kind: Other, Err: errClosing}
+	}
+	defer k.calls.Done()
 	b := k.backend
 	if b == nil {
 		b = goKeyring{}

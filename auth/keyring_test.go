@@ -153,6 +153,71 @@ func TestKeyringFrozen(t *testing.T) {
 	}
 }
 
+// enteredBackend tells when a call reached it, then answers only when released.
+type enteredBackend struct{ entered, release chan struct{} }
+
+func (b enteredBackend) Get(string, string) (string, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	return "v", nil
+}
+func (b enteredBackend) Set(string, string, string) error { return nil }
+func (b enteredBackend) Delete(string, string) error      { return nil }
+
+// Close waits for the call in progress (a process must not exit with a keychain request
+// unanswered), and a call made after Close fails at once without reaching the keychain.
+func TestKeyringCloseWaitsForCallsInProgress(t *testing.T) {
+	b := enteredBackend{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	k := &Keyring{Service: "s", Timeout: time.Hour, backend: b}
+	got := make(chan string, 1)
+	go func() { v, _ := k.Get("token"); got <- v }()
+	<-b.entered
+	closed := make(chan struct{})
+	go func() { k.Close(time.Hour); close(closed) }()
+	// Once Close has begun, new calls are refused.
+	for !k.isClosing() {
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := k.Get("later"); err == nil || !strings.Contains(err.Error(), "the program is exiting") {
+		t.Fatalf("a call after Close: %v, want one that says the program is exiting", err)
+	}
+	select {
+	case <-closed:
+		t.Fatal("Close returned while a call was still waiting for the keychain")
+	default:
+	}
+	close(b.release)
+	<-closed
+	select {
+	case v := <-got:
+		if v != "v" {
+			t.Errorf("the call in progress got %q, want its value", v)
+		}
+	default:
+		t.Error("Close returned before the call in progress did")
+	}
+	if len(b.entered) != 0 {
+		t.Error("a call after Close reached the keychain")
+	}
+}
+
+func (k *Keyring) isClosing() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.closing
+}
+
+// Close gives up after its bound on a keychain that never answers.
+func TestKeyringCloseBounded(t *testing.T) {
+	b := blockingBackend{release: make(chan struct{})}
+	defer close(b.release)
+	k := &Keyring{Service: "s", Timeout: time.Hour, backend: b}
+	started := make(chan struct{})
+	go func() { close(started); _, _ = k.Get("token") }()
+	<-started
+	k.Close(10 * time.Millisecond) // returns: the test would time out otherwise
+}
+
 // errBackend answers every call with err.
 type errBackend struct{ err error }
 

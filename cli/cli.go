@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -64,8 +65,21 @@ func factoryFor(s Streams, v Version, getenv func(string) string) (*Factory, err
 	return newFactory(s, v, getenv, p), nil
 }
 
-// run runs one command line and returns the exit code.
-func (f *Factory) run(ctx context.Context, args []string) int { return f.exit(f.execute(ctx, args)) }
+// run runs one command line and returns the exit code. Before it returns, the keychain calls
+// still in progress (a background refresh of the tray or serve, stopped by a signal) get up to
+// keychainSettle to end: the process must not exit with a request unanswered in the keychain
+// (auth.Keyring.Close says why).
+func (f *Factory) run(ctx context.Context, args []string) int {
+	code := f.exit(f.execute(ctx, args))
+	if k := f.keyring.Load(); k != nil {
+		k.Close(keychainSettle)
+	}
+	return code
+}
+
+// keychainSettle bounds the wait for keychain calls at exit. A keychain that answers does so in
+// milliseconds; a call that takes longer ends by its own timeout, or is left at this bound.
+const keychainSettle = 3 * time.Second
 
 // execute builds the command tree over f and runs args through it.
 func (f *Factory) execute(ctx context.Context, args []string) error {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/homeytray/homeytray/auth"
@@ -42,7 +43,8 @@ type Factory struct {
 	Secrets func() (auth.Store, error)
 
 	profile  profile
-	insecure bool // --insecure-file-store for this run (read by Secrets when it first runs)
+	insecure bool                         // --insecure-file-store for this run (read by Secrets when it first runs)
+	keyring  atomic.Pointer[auth.Keyring] // the OS keychain once Secrets made it: closed at the end of the run
 	http     *http.Client
 
 	session    renewable[*auth.Session] // the Athom sign-in; renewed when the client may have changed

@@ -34,7 +34,9 @@ func (f *Factory) newSecrets() (auth.Store, error) {
 		}
 		return &auth.FileStore{Path: filepath.Join(dir, "secrets.json")}, nil
 	}
-	return &auth.Keyring{Service: f.profile.appName()}, nil
+	k := &auth.Keyring{Service: f.profile.appName()}
+	f.keyring.Store(k)
+	return k, nil
 }
 
 // Session is the Athom sign-in: the client (id, secret), the token store and the refresh lock.
