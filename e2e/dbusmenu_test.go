@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -224,6 +225,25 @@ func (c *trayClient) clickID(id int32) {
 	if call.Err != nil {
 		c.t.Fatalf("click %d: %v", id, call.Err)
 	}
+}
+
+// quit clicks Quit. The tray may leave the bus before the reply to that click is out:
+// fyne.io/systray hands a click on before its Event method returns, and quitting closes the
+// connection that would carry the reply (a loaded run saw "Message recipient disconnected from
+// message bus without replying"). A panel does not wait for that reply either; the exit code,
+// which every caller checks next, is what says the click worked. Any other error fails.
+func (c *trayClient) quit() {
+	c.t.Helper()
+	id := c.item("Quit").ID
+	call := c.conn.Object(c.name, menuPath).Call(menuInterface+".Event", 0, id, "clicked", dbus.MakeVariant(""), uint32(0))
+	if call.Err == nil {
+		return
+	}
+	var noReply dbus.Error
+	if errors.As(call.Err, &noReply) && noReply.Name == "org.freedesktop.DBus.Error.NoReply" {
+		return
+	}
+	c.t.Fatalf("click Quit (%d): %v", id, call.Err)
 }
 
 // activate is a left click on the icon (StatusNotifierItem.Activate).

@@ -182,7 +182,7 @@ func TestTrayClipboardWayland(t *testing.T) {
 
 	c.click("Copy bearer token")
 	waitWlPaste(t, socket, "the bearer again", func(s string) bool { return s == bearer })
-	c.click("Quit")
+	c.quit()
 	if code := p.wait(10 * time.Second); code != 0 {
 		t.Errorf("Quit: exit %d, want 0", code)
 	}

@@ -606,7 +606,7 @@ func TestTrayMenu(t *testing.T) {
 	})
 
 	t.Run("Quit", func(t *testing.T) {
-		c.click("Quit")
+		c.quit()
 		if code := p.wait(5 * time.Second); code != 0 {
 			t.Errorf("Quit: exit %d, want 0", code)
 		}
@@ -877,7 +877,7 @@ func TestTrayWithoutDisplay(t *testing.T) {
 		t.Errorf("token printed nothing")
 	}
 	c.item("Devices")
-	c.click("Quit")
+	c.quit()
 	if code := p.wait(5 * time.Second); code != 0 {
 		t.Errorf("Quit: exit %d", code)
 	}
@@ -997,7 +997,7 @@ func TestTrayFootprint(t *testing.T) {
 
 	t.Run("QuitClearsClipboard", func(t *testing.T) {
 		bearer, _ := copyBearer(t, func() { c.click("Copy bearer token") })
-		c.click("Quit")
+		c.quit()
 		if code := p.wait(5 * time.Second); code != 0 {
 			t.Errorf("Quit: exit %d, want 0", code)
 		}
