@@ -115,6 +115,23 @@ func (h *sioHomey) waitEvent(name, uri string) {
 	h.wait(name+" "+uri, func(m map[string]any) bool { return m["event"] == name && (uri == "" || m["uri"] == uri) })
 }
 
+// waitEvents waits until {"event": name, "uri": u} came for every u, in any order: a stream
+// subscribes to its set in no fixed order (a loaded run waited for d1, passed d2 over, and then
+// waited for d2 in vain).
+func (h *sioHomey) waitEvents(name string, uris ...string) {
+	h.t.Helper()
+	left := map[string]bool{}
+	for _, u := range uris {
+		left[u] = true
+	}
+	h.wait(fmt.Sprintf("%s %v", name, uris), func(m map[string]any) bool {
+		if u, ok := m["uri"].(string); ok && m["event"] == name {
+			delete(left, u)
+		}
+		return len(left) == 0
+	})
+}
+
 func (h *sioHomey) command(cmd map[string]any) {
 	h.t.Helper()
 	b, _ := json.Marshal(cmd)
@@ -182,8 +199,7 @@ func TestStreamAgainstSocketIO2(t *testing.T) {
 		h.command(map[string]any{"disconnect": how})
 		r.next(t, "disconnected ("+how+")", isKind(KindDisconnected))
 		r.next(t, "connected again ("+how+")", isKind(KindConnected))
-		h.waitEvent("subscribed", d1)
-		h.waitEvent("subscribed", d2)
+		h.waitEvents("subscribed", d1, d2)
 		emit(d2, "dim", i)
 		r.next(t, "d2 dim after the reconnect", isCapability("d2", "dim", fmt.Sprint(i)))
 	}
