@@ -22,27 +22,29 @@ func fastGet(service, user string) (value string, handled bool, err error) {
 		return "", false, nil
 	}
 	svc := conn.Object(ssName, ssPath)
-	// SearchItems and OpenSession do not depend on each other: both go out at once, saving one
-	// round trip through the bus to the keyring daemon.
+	// SearchItems first, OpenSession only after its answer — never both at once, though that
+	// would save a round trip. gnome-keyring (42 to 50 at least) registers a new client in an idle
+	// callback that a busy daemon can run after the client's first calls; OpenSession handled
+	// then builds its reply from nothing and aborts the daemon (every program on the desktop
+	// loses the keychain). Two make test runs lost theirs so, with 16 `devices` starting at once:
+	// SearchItems and OpenSession of one new connection both found no client. Once SearchItems
+	// is answered the client is registered; a SearchItems that met the race only fails, and
+	// the caller falls back to go-keyring.
 	attrs := map[string]string{"service": service, "username": user}
-	search := svc.Go(ssIface+".SearchItems", 0, nil, attrs)
-	open := svc.Go(ssIface+".OpenSession", 0, nil, "plain", dbus.MakeVariant(""))
-	<-search.Done
-	<-open.Done
-	var ignored dbus.Variant
-	var session dbus.ObjectPath
-	if err := open.Store(&ignored, &session); err != nil {
-		return "", false, nil
-	}
-	defer conn.Object(ssName, session).Go("org.freedesktop.Secret.Session.Close", dbus.FlagNoReplyExpected, nil)
 	var unlocked, locked []dbus.ObjectPath // locked ones are go-keyring's to unlock
-	if err := search.Store(&unlocked, &locked); err != nil {
+	if err := svc.Call(ssIface+".SearchItems", 0, attrs).Store(&unlocked, &locked); err != nil {
 		return "", false, nil
 	}
 	item, ok := loginItem(unlocked)
 	if !ok {
 		return "", false, nil
 	}
+	var ignored dbus.Variant
+	var session dbus.ObjectPath
+	if err := svc.Call(ssIface+".OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&ignored, &session); err != nil {
+		return "", false, nil
+	}
+	defer conn.Object(ssName, session).Go("org.freedesktop.Secret.Session.Close", dbus.FlagNoReplyExpected, nil)
 	var secrets map[dbus.ObjectPath]ssSecret
 	if err := svc.Call(ssIface+".GetSecrets", 0, []dbus.ObjectPath{item}, session).Store(&secrets); err != nil {
 		return "", false, nil

@@ -54,8 +54,8 @@ var errClosing = errors.New("the program is exiting")
 // its unanswered in the Secret Service. gnome-keyring (42 to 50 at least) aborts when it handles
 // OpenSession from a client that is gone by then (its client lookup comes back empty and the
 // reply is built from nothing), and every program on the desktop loses the keychain until the
-// daemon is started again; a test run lost its keyring so, most likely to the tray stopped by
-// SIGTERM while its background work used the keychain.
+// daemon is started again. (The same abort with a client that stays, from calls sent all at
+// once by a new connection, is avoided in fastGet.)
 func (k *Keyring) Close(max time.Duration) {
 	k.mu.Lock()
 	k.closing = true
