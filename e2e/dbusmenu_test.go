@@ -230,8 +230,8 @@ func (c *trayClient) clickID(id int32) {
 // quit clicks Quit. The tray may leave the bus before the reply to that click is out:
 // fyne.io/systray hands a click on before its Event method returns, and quitting closes the
 // connection that would carry the reply (a loaded run saw "Message recipient disconnected from
-// message bus without replying"). A panel does not wait for that reply either; the exit code,
-// which every caller checks next, is what says the click worked. Any other error fails.
+// message bus without replying"). Event returns no value, so the lost reply carries nothing;
+// the exit code, which every caller checks next, says the click worked. Any other error fails.
 func (c *trayClient) quit() {
 	c.t.Helper()
 	id := c.item("Quit").ID
