@@ -109,9 +109,12 @@ func (t sessionTokens) Reject(accessToken string) {
 }
 
 // noteRefresh keeps the last refresh error in the cache for `status` (never a secret: auth's
-// errors hold none) and clears it after a success.
+// errors hold none) and clears it after a success. A keychain that could not be read is not kept:
+// nothing was refreshed, and `status` reads the keychain itself and reports it as it is then (kept,
+// it showed twice while the keychain was missing and stayed, stale, after it came back).
 func (f *Factory) noteRefresh(err error) {
-	if errors.Is(err, auth.ErrNotSignedIn) {
+	var ke *auth.KeychainError
+	if errors.Is(err, auth.ErrNotSignedIn) || errors.As(err, &ke) && ke.Op == "get" {
 		return
 	}
 	f.refreshErr.Lock()

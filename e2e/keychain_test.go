@@ -277,6 +277,13 @@ func TestNoKeychain(t *testing.T) {
 	if after, _ := os.ReadFile(log); len(after) != len(before) {
 		t.Errorf("a browser was opened although there is nowhere to keep the tokens")
 	}
+	// token fails on the keychain, and status names that once: it is not a refresh error.
+	if r := e.run("", "token"); r.code != exitError || !strings.Contains(r.stderr, "D-Bus") {
+		t.Errorf("token without a keychain: exit %d, %q", r.code, r.stderr)
+	}
+	if r := e.run("", "status"); r.code != exitError || strings.Count(r.stdout, "D-Bus") != 1 || strings.Contains(r.stdout, "refresh error") {
+		t.Errorf("status after token without a keychain: exit %d, want 1 and the keychain error once:\n%s", r.code, r.stdout)
+	}
 	// The explicit opt-in works without any keychain, and says so loudly.
 	e.loginHTTPArgs("--insecure-file-store")
 	st := e.must("", "--insecure-file-store", "status")
