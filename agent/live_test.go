@@ -128,7 +128,7 @@ func TestLiveDevicesFollow(t *testing.T) {
 	}
 	home, cabin := c.homeys[0].ID, c.homeys[1].ID
 	c.sel.Store(home)
-	s := &recordSink{}
+	s := &switchSink{recordSink: &recordSink{}}
 	a := New(c, s)
 	a.LiveDevices(c)
 	a.ref.live.opt = homey.StreamOptions{MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}
@@ -150,11 +150,40 @@ func TestLiveDevicesFollow(t *testing.T) {
 		})
 	}
 
+	// The lamp on Home keeps changing while the selection moves to Cabin: once the sink has
+	// heard of Cabin, no list of Home's devices may reach it.
+	toggling, toggled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(toggled)
+		for i := 0; ; i++ {
+			select {
+			case <-toggling:
+				return
+			default:
+			}
+			body, _ := json.Marshal(map[string]any{"value": i%2 == 0})
+			_ = c.access[home].Do(ctx, false, func(ctx context.Context, hc *homey.Client, bearer string) error {
+				resp, err := hc.Send(ctx, bearer, homey.RawRequest{Method: http.MethodPut,
+					Path: "/api/manager/devices/device/" + deskLamp + "/capability/onoff", Body: body})
+				if err != nil {
+					return err
+				}
+				return resp.Err()
+			})
+		}
+	}()
+	seen := s.lampLists()
+	waitUntil(t, "the lamp's changes reaching the sink again", func() bool { return s.lampLists() >= seen+3 })
 	c.sel.Store(cabin)
 	a.SelectionChanged()
 	waitUntil(t, "the connection moved to Cabin", func() bool {
 		return srv.RealtimeClients(home) == 0 && srv.RealtimeClients(cabin) == 1
 	})
+	close(toggling)
+	<-toggled
+	if n := s.lampListsAfterSwitch(cabin); n != 0 {
+		t.Errorf("%d lists of Home's devices reached the sink after it was told Cabin is selected", n)
+	}
 	before := srv.CountVia(cabin, emulator.ViaLocal, "GET /socket.io/")
 	a.Refresh(false) // a new device list, as after a wake-up
 	waitUntil(t, "a new connection to Cabin", func() bool {
@@ -193,4 +222,51 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// switchSink is a recordSink that also counts the device lists holding the desk lamp (Home's),
+// in all and since each Homey was last reported as selected.
+type switchSink struct {
+	*recordSink
+	swMu     sync.Mutex // its own: the test reads recordSink.mu's fields as s.mu
+	selected string
+	lamp     int            // lists with the lamp
+	since    map[string]int // lists with the lamp since that Homey was selected
+}
+
+func (s *switchSink) Homeys(list []homey.Homey, sel string) {
+	s.swMu.Lock()
+	if s.since == nil {
+		s.since = map[string]int{}
+	}
+	s.selected, s.since[sel] = sel, 0
+	s.swMu.Unlock()
+	s.recordSink.Homeys(list, sel)
+}
+
+func (s *switchSink) Devices(d map[string]homey.Device, z map[string]homey.Zone, err error) {
+	s.swMu.Lock()
+	if _, ok := d[deskLamp]; ok {
+		s.lamp++
+		if s.since != nil {
+			s.since[s.selected]++
+		}
+	}
+	s.swMu.Unlock()
+	s.recordSink.Devices(d, z, err)
+}
+
+func (s *switchSink) lampLists() int {
+	s.swMu.Lock()
+	defer s.swMu.Unlock()
+	return s.lamp
+}
+
+func (s *switchSink) lampListsAfterSwitch(sel string) int {
+	s.swMu.Lock()
+	defer s.swMu.Unlock()
+	if s.selected != sel {
+		return -1 // never told
+	}
+	return s.since[sel]
 }
