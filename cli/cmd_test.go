@@ -128,14 +128,21 @@ func newUser(t *testing.T) *user {
 	}}
 }
 
+// factory is the factory of one run of the command line in u's environment.
+func (u *user) factory(s Streams) *Factory {
+	u.t.Helper()
+	f, err := factoryFor(s, Version{Version: "test"}, func(k string) string { return u.env[k] })
+	if err != nil {
+		u.t.Fatal(err)
+	}
+	return f
+}
+
 // run runs one command line in this process and returns stdout, stderr and the exit code.
 func (u *user) run(stdin string, argv ...string) (string, string, int) {
 	u.t.Helper()
 	var out, errOut bytes.Buffer
-	f, err := factoryFor(Streams{In: strings.NewReader(stdin), Out: &out, Err: &errOut}, Version{Version: "test"}, func(k string) string { return u.env[k] })
-	if err != nil {
-		u.t.Fatal(err)
-	}
+	f := u.factory(Streams{In: strings.NewReader(stdin), Out: &out, Err: &errOut})
 	argv = append([]string{"--insecure-file-store"}, argv...) // no keychain needed here
 	// The browser: follow the authorise redirect to the loopback listener, as a browser would.
 	f.Browser = func(url string) error {

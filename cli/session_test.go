@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,22 +14,11 @@ import (
 	"github.com/homeytray/homeytray/auth"
 )
 
-// factory is a factory of u's environment, as one run of the command line has.
-func (u *user) factory() (*Factory, *bytes.Buffer) {
-	u.t.Helper()
-	var out bytes.Buffer
-	f, err := factoryFor(Streams{In: strings.NewReader(""), Out: &out, Err: &out}, Version{Version: "test"}, func(k string) string { return u.env[k] })
-	if err != nil {
-		u.t.Fatal(err)
-	}
-	return f, &out
-}
-
 // TestNoteRefresh: a refresh failure is kept for status until a success clears it; a keychain
 // that could not be read is not one (nothing was refreshed; status reads the keychain itself),
 // and it leaves a kept failure as it was. A keychain that refuses to save is kept.
 func TestNoteRefresh(t *testing.T) {
-	f, _ := newUser(t).factory()
+	f := newUser(t).factory(Streams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard})
 	last := func() string {
 		t.Helper()
 		c, err := f.load()
@@ -63,13 +53,14 @@ func TestRunClosesKeychain(t *testing.T) {
 	u := newUser(t)
 	// No Secret Service to reach: status only has to make the keychain and try it.
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(t.TempDir(), "no-bus"))
-	f, out := u.factory()
+	var out bytes.Buffer
+	f := u.factory(Streams{In: strings.NewReader(""), Out: &out, Err: &out})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	code := f.run(ctx, []string{"status"})
 	k := f.keyring.Load()
 	if k == nil {
-		t.Fatalf("status (exit %d) did not use the keychain: %s", code, out)
+		t.Fatalf("status (exit %d) did not use the keychain: %s", code, &out)
 	}
 	if _, err := k.Get(keyClientSecret); err == nil || !strings.Contains(err.Error(), "exiting") {
 		t.Errorf("a keychain call after the run: %v; want it refused because the program is exiting", err)
